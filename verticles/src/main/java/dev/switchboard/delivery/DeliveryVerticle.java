@@ -1,0 +1,593 @@
+package dev.switchboard.delivery;
+
+import dev.switchboard.store.GroupCommit;
+import dev.switchboard.store.HomeTargetStore;
+import dev.switchboard.store.Ids;
+import dev.switchboard.store.Obligation;
+import dev.switchboard.store.OutboxStore;
+import dev.switchboard.store.PreviewStore;
+import dev.switchboard.workspace.BusFailure;
+import dev.switchboard.workspace.WorkspaceBus;
+import dev.switchboard.workspace.WorkspaceContext;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers what the outbox owes, exactly once as far as the platform lets us know. An obligation
+ * is claimed (pending → sending) before anything is sent; its reply is cut into chunks for the
+ * channel ({@link Chunker}), each converted to the channel's dialect ({@link Formatter}) and sent in
+ * order, the platform id of every chunk recorded as it lands, so a retry resumes after the last
+ * chunk that arrived. Failures are retried with backoff (honouring the platform's retry-after);
+ * formatting the platform refuses is resent as plain text; an attempt whose outcome is unknown is
+ * reconciled with the platform before anything is sent again, or, where the platform cannot tell,
+ * resent once marked as a possible duplicate. On channels that edit messages, a preview shows the
+ * reply while it streams and the final text edits that preview: the obligation alone decides
+ * whether a final is still owed. Obligations survive restarts; nothing here re-runs a turn.
+ */
+public final class DeliveryVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(DeliveryVerticle.class);
+  private static final Pattern RETRY_AFTER = Pattern.compile("retryAfterMs=(\\d+)");
+  static final int MAX_ATTEMPTS = 8;
+  static final long SEND_TIMEOUT_MS = 30_000;
+  static final long SWEEP_MS = 1_000;
+  static final long MAX_BACKOFF_MS = 5 * 60_000;
+  static final long RECONCILE_DELAY_MS = 500;
+  static final String FAILURE_NOTICE = "Sorry, a reply could not be delivered here.";
+
+  private WorkspaceBus bus;
+  private OutboxStore outbox;
+  private PreviewStore previewStore;
+  private HomeTargetStore homes;
+  private long sweepTimer;
+  private boolean sweeping;
+  /** Obligations this process is sending right now (the database claim is the real guard). */
+  private final Set<String> inFlight = new HashSet<>();
+  private final Map<String, ChannelOutlet.Profile> profiles = new HashMap<>();
+  private final Map<String, Preview> previews = new HashMap<>();
+
+  /** A run's streaming preview message. */
+  private static final class Preview {
+    final String runId;
+    final ReplyTarget target;
+    final long createdAt = System.currentTimeMillis();
+    String messageId;
+    String pending = "";
+    String sent = "";
+    long notBefore;
+    long timer = -1;
+    Future<Void> inFlight;
+    boolean closed;
+
+    Preview(String runId, ReplyTarget target) {
+      this.runId = runId;
+      this.target = target;
+    }
+  }
+
+  @Override
+  public Future<?> start() {
+    WorkspaceContext ctx = WorkspaceContext.from(config());
+    bus = ctx.bus(vertx);
+    var pool = ctx.pool(vertx);
+    // claims and outcomes of many sends share a commit under load
+    outbox = new OutboxStore(pool, new GroupCommit(pool, 64));
+    previewStore = new PreviewStore(pool);
+    homes = new HomeTargetStore(pool);
+    return Future.all(List.of(
+            bus.<JsonObject>consumer(DeliveryAddresses.DISPATCH, this::onDispatch).completion(),
+            bus.<JsonObject>consumer(DeliveryAddresses.STATS, this::onStats).completion(),
+            bus.<JsonObject>consumer(DeliveryAddresses.REGISTER, this::onRegister).completion(),
+            bus.<JsonObject>consumer(DeliveryAddresses.PREVIEW, this::onPreview).completion(),
+            bus.<JsonObject>consumer(DeliveryAddresses.SEND, this::onSend).completion(),
+            bus.<JsonObject>consumer(DeliveryAddresses.ACTIVITY, this::onActivity).completion()))
+        .compose(v -> outbox.recoverSending())
+        .onSuccess(n -> {
+          if (n > 0) {
+            LOG.warn("{} delivery(ies) were being sent when the process stopped; they are reconciled before any resend", n);
+          }
+          sweepTimer = vertx.setPeriodic(SWEEP_MS, SWEEP_MS, t -> sweep());
+        });
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(sweepTimer);
+    previews.values().forEach(p -> vertx.cancelTimer(p.timer));
+    return Future.succeededFuture();
+  }
+
+  // ---- registration, stats, dispatch ---------------------------------------------------------
+
+  private void onRegister(Message<JsonObject> msg) {
+    ChannelOutlet.Profile p = ChannelOutlet.Profile.fromJson(msg.body());
+    if (!Formatter.FORMATS.contains(p.format()) || (p.maxChars() != 0 && p.maxChars() < Chunker.MIN_LIMIT)) {
+      LOG.warn("ignoring the profile of {}/{}: format {} or maxChars {} not usable", p.channel(), p.accountId(),
+          p.format(), p.maxChars());
+      return;
+    }
+    profiles.put(p.channel() + "/" + p.accountId(), p);
+    if (msg.replyAddress() != null) {
+      msg.reply(new JsonObject().put("registered", true));
+    }
+  }
+
+  private ChannelOutlet.Profile profile(String channel, String accountId) {
+    ChannelOutlet.Profile p = profiles.get(channel + "/" + accountId);
+    return p != null ? p : ChannelOutlet.Profile.unknown(channel, accountId);
+  }
+
+  private void onDispatch(Message<JsonObject> msg) {
+    String id = msg.body().getString("obligationId");
+    JsonObject fresh = msg.body().getJsonObject("obligation");
+    if (id != null) {
+      deliver(id, fresh == null ? null : Obligation.fromJson(fresh));
+    }
+  }
+
+  private void onStats(Message<JsonObject> msg) {
+    List<String> states = List.of(Obligation.PENDING, Obligation.SENDING, Obligation.DELIVERED, Obligation.FAILED,
+        Obligation.AMBIGUOUS);
+    List<Future<Integer>> counts = states.stream().map(outbox::countByStatus).toList();
+    Future.all(counts).onComplete(ar -> {
+      if (ar.failed()) {
+        BusFailure.reply(msg, ar.cause(), LOG);
+        return;
+      }
+      JsonObject out = new JsonObject();
+      for (int i = 0; i < states.size(); i++) {
+        out.put(states.get(i), counts.get(i).result());
+      }
+      msg.reply(out.put("previews", previews.size()));
+    });
+  }
+
+  /** Sends everything due that nobody is sending (retries, and anything a dispatch missed). */
+  private void sweep() {
+    long staleBefore = System.currentTimeMillis() - 3_600_000;
+    previews.values().removeIf(p -> p.createdAt < staleBefore && p.inFlight == null);
+    if (sweeping) {
+      return;
+    }
+    sweeping = true;
+    outbox.due(Instant.now(), 200)
+        .onSuccess(list -> list.forEach(o -> deliver(o.id(), null)))
+        .onFailure(err -> LOG.warn("outbox sweep failed: {}", err.toString()))
+        .onComplete(x -> sweeping = false);
+  }
+
+  /**
+   * Claims and sends one obligation. A fresh obligation handed over with its dispatch (just
+   * committed, never sent) needs no second read after the claim.
+   */
+  private void deliver(String id, Obligation fresh) {
+    if (!inFlight.add(id)) {
+      return;
+    }
+    outbox.claim(id, Instant.now())
+        .compose(won -> !won ? Future.succeededFuture()
+            : fresh != null && fresh.attempts() == 0 && fresh.receipts().isEmpty() ? send(fresh.claimed())
+            : outbox.find(id).compose(this::send))
+        .onFailure(err -> LOG.warn("delivery of {} failed: {}", id, err.toString()))
+        .onComplete(x -> inFlight.remove(id));
+  }
+
+  // ---- one delivery attempt ------------------------------------------------------------------
+
+  /** What one attempt knows as it goes: chunks landed so far and the reconcile/marker state. */
+  private static final class Attempt {
+    final Obligation o;
+    final ChannelOutlet.Profile profile;
+    final ReplyTarget target;
+    final List<String> chunks;
+    final JsonArray receipts;
+    boolean reconcile;
+    boolean marked;
+    String previewId;
+    boolean usedPreview;
+
+    Attempt(Obligation o, ChannelOutlet.Profile profile, List<String> chunks) {
+      this.o = o;
+      this.profile = profile;
+      this.target = ReplyTarget.fromJson(o.target());
+      this.chunks = chunks;
+      this.receipts = o.receipts().copy();
+      this.reconcile = o.reconcile();
+      this.marked = o.marked();
+    }
+  }
+
+  private Future<Void> send(Obligation o) {
+    ChannelOutlet.Profile profile = profile(o.channel(), o.accountId());
+    String text = o.payload().getString("text", "");
+    List<String> chunks = text.isEmpty() || profile.maxChars() == 0 ? List.of(text) : Chunker.split(text, limit(profile));
+    Attempt a = new Attempt(o, profile, chunks);
+    Future<String> preview = profile.edits() && o.runId() != null && a.receipts.isEmpty() && !o.payload().containsKey("notice")
+        ? closePreview(o.runId()) : Future.succeededFuture();
+    return preview.compose(previewId -> {
+      a.previewId = previewId;
+      a.usedPreview = previewId != null;
+      if (text.isEmpty() && previewId != null) {
+        // a silent reply after a preview: take the preview down, nothing is owed
+        return request(a, ChannelOutlet.DELETE, 0, "", previewId).recover(err -> Future.succeededFuture())
+            .compose(x -> finish(a));
+      }
+      return chunk(a, a.receipts.size());
+    }).recover(err -> retryOrFail(a, err));
+  }
+
+  /**
+   * Chunk size for a channel: its cap, less room for the possible-duplicate marker where the
+   * platform cannot reconcile (a marked resend of a full chunk must still fit: Telegram refuses a
+   * message over its cap for good).
+   */
+  static int limit(ChannelOutlet.Profile profile) {
+    return profile.reconcile() ? profile.maxChars()
+        : Math.max(Chunker.MIN_LIMIT, profile.maxChars() - ChannelOutlet.DUPLICATE_MARKER.length());
+  }
+
+  private Future<Void> chunk(Attempt a, int i) {
+    if (i >= a.chunks.size()) {
+      return finish(a);
+    }
+    if (a.reconcile) {
+      return reconcile(a, i);
+    }
+    // a chunk resent after an unknown outcome carries the marker until it lands
+    String formatted = (a.marked ? ChannelOutlet.DUPLICATE_MARKER : "") + Formatter.format(a.chunks.get(i), a.profile.format());
+    boolean editPreview = i == 0 && a.previewId != null;
+    Future<ChannelOutlet.Receipt> sent = editPreview
+        ? request(a, ChannelOutlet.EDIT, i, formatted, a.previewId).recover(err -> {
+          if (code(err) == ChannelOutlet.FORMAT_REJECTED) {
+            return request(a, ChannelOutlet.EDIT, i, Formatter.format(a.chunks.get(i), "plain"), a.previewId, "plain");
+          }
+          if (code(err) == ChannelOutlet.GONE || code(err) == ChannelOutlet.REJECTED || code(err) == ChannelOutlet.UNSUPPORTED) {
+            // the preview cannot carry the final: take it down and send the final anew
+            String stale = a.previewId;
+            a.previewId = null;
+            return request(a, ChannelOutlet.DELETE, i, "", stale).recover(x -> Future.succeededFuture())
+                .compose(x -> sendNew(a, i, formatted));
+          }
+          return Future.failedFuture(err);
+        })
+        : sendNew(a, i, formatted);
+    return sent.compose(receipt -> {
+      a.receipts.add(receipt.messageId());
+      a.marked = false;
+      // between chunks the progress is recorded; after the last one, delivered() records it
+      return i + 1 < a.chunks.size() ? outbox.progress(a.o.id(), a.receipts, false, false) : Future.<Void>succeededFuture();
+    }).compose(x -> chunk(a, i + 1));
+  }
+
+  private Future<ChannelOutlet.Receipt> sendNew(Attempt a, int i, String formatted) {
+    return request(a, ChannelOutlet.SEND, i, formatted, null).recover(err -> code(err) == ChannelOutlet.FORMAT_REJECTED
+        ? request(a, ChannelOutlet.SEND, i, Formatter.format(a.chunks.get(i), "plain"), null, "plain")
+        : Future.failedFuture(err));
+  }
+
+  /**
+   * The last send of chunk {@code i} may have arrived. Ask the platform where it can tell;
+   * otherwise send it again once, marked as a possible duplicate; when even the marked resend's
+   * outcome is unknown, the obligation ends as ambiguous rather than risk a third copy. An edit of
+   * the preview is simply made again: editing twice shows one message.
+   */
+  private Future<Void> reconcile(Attempt a, int i) {
+    if (i == 0 && a.previewId != null) {
+      a.reconcile = false;
+      return chunk(a, i);
+    }
+    if (a.profile.reconcile()) {
+      return request(a, ChannelOutlet.RECONCILE, i, "", null).compose(r -> {
+        a.reconcile = false;
+        if (r.found()) {
+          a.receipts.add(r.messageId());
+          a.marked = false;
+          return outbox.progress(a.o.id(), a.receipts, false, false).compose(x -> chunk(a, i + 1));
+        }
+        return outbox.progress(a.o.id(), a.receipts, false, a.marked).compose(x -> chunk(a, i));
+      });
+    }
+    if (a.marked) {
+      LOG.warn("delivery {} to {}/{}: outcome unknown after a marked resend; not sending a third copy", a.o.id(),
+          a.o.channel(), a.o.accountId());
+      return outbox.fail(a.o.id(), Obligation.AMBIGUOUS, "outcome unknown after a resend marked as a possible duplicate");
+    }
+    a.reconcile = false;
+    a.marked = true;
+    // recorded before the resend: a crash now must not lead to an unmarked copy
+    return outbox.progress(a.o.id(), a.receipts, false, true).compose(x -> chunk(a, i));
+  }
+
+  private Future<Void> finish(Attempt a) {
+    return outbox.delivered(a.o.id(), a.receipts).compose(won -> {
+      if (a.usedPreview) {
+        previewStore.forget(a.o.runId()).onFailure(err -> LOG.debug("preview row of {}: {}", a.o.runId(), err.toString()));
+      }
+      JsonObject event = new JsonObject().put("obligationId", a.o.id()).put("runId", a.o.runId())
+          .put("channel", a.o.channel()).put("accountId", a.o.accountId()).put("target", a.o.target())
+          .put("text", a.o.payload().getString("text", "")).put("receipts", a.receipts)
+          .put("mirrorSessionKey", a.o.payload().getString("mirrorSessionKey"));
+      bus.publish(DeliveryAddresses.DELIVERED, event);
+      return Future.<Void>succeededFuture();
+    });
+  }
+
+  private Future<ChannelOutlet.Receipt> request(Attempt a, String op, int chunk, String text, String messageId) {
+    return request(a, op, chunk, text, messageId, a.profile.format());
+  }
+
+  private Future<ChannelOutlet.Receipt> request(Attempt a, String op, int chunk, String text, String messageId,
+      String format) {
+    ChannelOutlet.Request r = new ChannelOutlet.Request(op, a.o.id(), a.o.runId(), a.target, chunk, a.chunks.size(), text,
+        format, messageId, false, a.o.attempts(), a.o.payload());
+    return bus.request(ChannelOutlet.address(a.o.channel(), a.o.accountId()), r.toJson(), SEND_TIMEOUT_MS)
+        .map(ChannelOutlet.Receipt::fromJson);
+  }
+
+  private Future<Void> retryOrFail(Attempt a, Throwable err) {
+    Obligation o = a.o;
+    int code = code(err);
+    String why = describe(err);
+    if (code == ChannelOutlet.REJECTED || code == BusFailure.BAD_REQUEST) {
+      LOG.warn("delivery {} to {}/{} rejected for good: {}", o.id(), o.channel(), o.accountId(), why);
+      return outbox.fail(o.id(), Obligation.FAILED, why);
+    }
+    boolean unknownOutcome = code == ChannelOutlet.AMBIGUOUS
+        || (err instanceof ReplyException r && r.failureType() == ReplyFailure.TIMEOUT);
+    if (o.attempts() >= MAX_ATTEMPTS) {
+      LOG.warn("delivery {} to {}/{} failed after {} attempts: {}", o.id(), o.channel(), o.accountId(), o.attempts(), why);
+      return outbox.fail(o.id(), unknownOutcome ? Obligation.AMBIGUOUS : Obligation.FAILED, why)
+          .onSuccess(x -> notice(a));
+    }
+    long wait = unknownOutcome ? RECONCILE_DELAY_MS : backoffMs(o.attempts());
+    Matcher m = err.getMessage() == null ? null : RETRY_AFTER.matcher(err.getMessage());
+    if (code == ChannelOutlet.RATE_LIMITED && m != null && m.find()) {
+      wait = Math.max(Long.parseLong(m.group(1)), 0);
+    }
+    LOG.info("delivery {} to {}/{} attempt {} failed ({}); retrying in {} ms{}", o.id(), o.channel(), o.accountId(),
+        o.attempts(), why, wait, unknownOutcome ? " after reconciling" : "");
+    Instant when = Instant.now().plusMillis(wait);
+    boolean reconcile = unknownOutcome || a.reconcile;
+    return outbox.progress(o.id(), a.receipts, reconcile, a.marked)
+        .compose(x -> outbox.retryAt(o.id(), when, why, reconcile));
+  }
+
+  /** After the last attempt, one best-effort short notice, so the user is not left waiting in silence. */
+  private void notice(Attempt a) {
+    if (a.o.payload().containsKey("notice") || "webchat".equals(a.o.channel())) {
+      return;
+    }
+    ChannelOutlet.Request r = new ChannelOutlet.Request(ChannelOutlet.SEND, null, a.o.runId(), a.target, 0, 1,
+        Formatter.format(FAILURE_NOTICE, a.profile.format()), a.profile.format(), null, false, 1,
+        new JsonObject().put("notice", "failed"));
+    bus.request(ChannelOutlet.address(a.o.channel(), a.o.accountId()), r.toJson(), SEND_TIMEOUT_MS)
+        .onFailure(err -> LOG.info("failure notice to {}/{} not delivered either: {}", a.o.channel(), a.o.accountId(),
+            err.getMessage()));
+  }
+
+  /** 1 s, 2 s, 4 s ... capped, with up to 20 % jitter so retries of many obligations spread out. */
+  static long backoffMs(int attempts) {
+    long base = Math.min(MAX_BACKOFF_MS, 1000L << Math.min(Math.max(attempts - 1, 0), 20));
+    return base + ThreadLocalRandom.current().nextLong(base / 5 + 1);
+  }
+
+  private static int code(Throwable err) {
+    return BusFailure.codeOf(err);
+  }
+
+  private static String describe(Throwable err) {
+    if (err instanceof ReplyException r) {
+      return r.failureType() + (r.getMessage() == null ? "" : ": " + r.getMessage());
+    }
+    return String.valueOf(err.getMessage());
+  }
+
+  // ---- streaming previews --------------------------------------------------------------------
+
+  private void onPreview(Message<JsonObject> msg) {
+    JsonObject b = msg.body();
+    String runId = b.getString("runId");
+    ReplyTarget target = b.getJsonObject("target") == null ? null : ReplyTarget.fromJson(b.getJsonObject("target"));
+    if (runId == null || target == null) {
+      return;
+    }
+    ChannelOutlet.Profile profile = profile(target.channel(), target.accountId());
+    if (!profile.edits()) {
+      return;
+    }
+    String end = b.getString("end");
+    if (end != null) {
+      Preview p = previews.remove(runId);
+      if (p != null) {
+        p.closed = true;
+        vertx.cancelTimer(p.timer);
+        if ("interrupt".equals(end)) {
+          // an interrupted reply never appears: take its preview down once it exists
+          (p.inFlight == null ? Future.<Void>succeededFuture() : p.inFlight).onComplete(x -> {
+            if (p.messageId != null) {
+              previewRequest(p, profile, ChannelOutlet.DELETE, "").onComplete(y -> previewStore.forget(runId));
+            }
+          });
+        }
+      }
+      return;
+    }
+    Preview p = previews.computeIfAbsent(runId, id -> new Preview(id, target));
+    if (p.closed) {
+      return;
+    }
+    String text = b.getString("text", "");
+    int max = profile.maxChars() == 0 ? Integer.MAX_VALUE : profile.maxChars() - 1;
+    p.pending = text.length() > max ? text.substring(0, max - 1) + "…" : text;
+    schedulePreview(p, profile);
+  }
+
+  private void schedulePreview(Preview p, ChannelOutlet.Profile profile) {
+    if (p.closed || p.inFlight != null || p.timer >= 0 || p.pending.isBlank() || p.pending.equals(p.sent)) {
+      return;
+    }
+    long delay = Math.max(0, p.notBefore - System.currentTimeMillis());
+    p.timer = vertx.setTimer(Math.max(1, delay), t -> {
+      p.timer = -1;
+      flushPreview(p, profile);
+    });
+  }
+
+  private void flushPreview(Preview p, ChannelOutlet.Profile profile) {
+    if (p.closed || p.pending.equals(p.sent)) {
+      return;
+    }
+    String text = p.pending;
+    boolean create = p.messageId == null;
+    Promise<Void> done = Promise.promise();
+    p.inFlight = done.future();
+    previewRequest(p, profile, create ? ChannelOutlet.SEND : ChannelOutlet.EDIT, text)
+        .compose(r -> {
+          p.sent = text;
+          if (create) {
+            p.messageId = r.messageId();
+            return previewStore.record(p.runId, p.target.channel(), p.target.accountId(), r.messageId());
+          }
+          return Future.succeededFuture();
+        })
+        .onFailure(err -> {
+          Matcher m = err.getMessage() == null ? null : RETRY_AFTER.matcher(err.getMessage());
+          if (code(err) == ChannelOutlet.RATE_LIMITED && m != null && m.find()) {
+            p.notBefore = System.currentTimeMillis() + Long.parseLong(m.group(1));
+          }
+          LOG.debug("preview of {} not updated: {}", p.runId, err.toString());
+        })
+        .onComplete(x -> {
+          p.notBefore = Math.max(p.notBefore, System.currentTimeMillis() + profile.editThrottleMs());
+          p.inFlight = null;
+          done.complete();
+          schedulePreview(p, profile);
+        });
+  }
+
+  private Future<ChannelOutlet.Receipt> previewRequest(Preview p, ChannelOutlet.Profile profile, String op, String text) {
+    String formatted = text.isEmpty() ? "" : Formatter.format(text, profile.format());
+    ChannelOutlet.Request r = new ChannelOutlet.Request(op, null, p.runId, p.target, 0, 1, formatted, profile.format(),
+        p.messageId, true, 1, new JsonObject());
+    return bus.request(ChannelOutlet.address(p.target.channel(), p.target.accountId()), r.toJson(), SEND_TIMEOUT_MS)
+        .map(ChannelOutlet.Receipt::fromJson)
+        .recover(err -> code(err) == ChannelOutlet.FORMAT_REJECTED && !text.isEmpty()
+            ? bus.request(ChannelOutlet.address(p.target.channel(), p.target.accountId()),
+                new ChannelOutlet.Request(op, null, p.runId, p.target, 0, 1, text, "plain", p.messageId, true, 1,
+                    new JsonObject()).toJson(), SEND_TIMEOUT_MS).map(ChannelOutlet.Receipt::fromJson)
+            : Future.failedFuture(err));
+  }
+
+  /**
+   * The final of a run is about to be delivered: no more preview edits. Completes with the preview's
+   * message id (waiting for a preview send in flight), from memory or, after a restart, the store.
+   */
+  private Future<String> closePreview(String runId) {
+    Preview p = previews.remove(runId);
+    if (p == null) {
+      return previewStore.find(runId);
+    }
+    p.closed = true;
+    vertx.cancelTimer(p.timer);
+    Future<Void> pending = p.inFlight == null ? Future.succeededFuture() : p.inFlight;
+    return pending.map(x -> p.messageId);
+  }
+
+  // ---- activity indicators -------------------------------------------------------------------
+
+  /** A turn started or ended: tell the account's adapter, when it shows activity (typing). */
+  private void onActivity(Message<JsonObject> msg) {
+    JsonObject b = msg.body();
+    JsonObject targetJson = b.getJsonObject("target");
+    String state = b.getString("state");
+    if (targetJson == null || !("typing".equals(state) || "idle".equals(state))) {
+      return;
+    }
+    ReplyTarget target = ReplyTarget.fromJson(targetJson);
+    if (!profile(target.channel(), target.accountId()).activity()) {
+      return;
+    }
+    ChannelOutlet.Request r = new ChannelOutlet.Request(ChannelOutlet.ACTIVITY, null, b.getString("runId"), target, 0, 1,
+        "", "plain", null, false, 1, new JsonObject().put("state", state).put("ttlMs", b.getLong("ttlMs", 0L)));
+    bus.request(ChannelOutlet.address(target.channel(), target.accountId()), r.toJson(), SEND_TIMEOUT_MS)
+        .onFailure(err -> LOG.debug("activity {} for run {} not shown: {}", state, b.getString("runId"), err.toString()));
+  }
+
+  // ---- explicit and home targets -------------------------------------------------------------
+
+  private void onSend(Message<JsonObject> msg) {
+    JsonObject b = msg.body();
+    String text = b.getString("text", "");
+    if (text.isBlank()) {
+      msg.fail(BusFailure.BAD_REQUEST, "text must not be empty");
+      return;
+    }
+    JsonObject explicit = b.getJsonObject("target");
+    if (explicit != null) {
+      ReplyTarget rt = ReplyTarget.fromJson(explicit);
+      if (rt.channel() == null || rt.accountId() == null || rt.peerId() == null) {
+        msg.fail(BusFailure.BAD_REQUEST, "target needs channel, accountId and peerId");
+        return;
+      }
+      enqueue(msg, b, text, Future.succeededFuture(rt.toJson()), null);
+      return;
+    }
+    Targets.Parsed t;
+    try {
+      String to = b.getString("to");
+      String channel = to == null ? "" : to.split(":", 2)[0];
+      Set<String> accounts = profiles.values().stream().filter(p -> p.channel().equals(channel))
+          .map(ChannelOutlet.Profile::accountId).collect(Collectors.toSet());
+      t = Targets.parse(to, accounts);
+    } catch (IllegalArgumentException e) {
+      msg.fail(BusFailure.BAD_REQUEST, e.getMessage());
+      return;
+    }
+    Future<JsonObject> target = t.home()
+        ? (t.accountId() == null ? homes.anyOf(t.channel()) : homes.find(t.channel(), t.accountId()))
+        : Future.succeededFuture(new ReplyTarget(t.channel(), t.accountId(), "direct", t.chat(), t.thread(), null).toJson());
+    enqueue(msg, b, text, target, t);
+  }
+
+  /** Stores the obligation of an explicit send (once per idempotency key) and delivers it. */
+  private void enqueue(Message<JsonObject> msg, JsonObject b, String text, Future<JsonObject> target, Targets.Parsed t) {
+    String runId = b.getString("idempotencyKey", Ids.next());
+    target.compose(json -> {
+      if (json == null) {
+        return Future.failedFuture(BusFailure.notFound("no home chat is set for " + t.channel()
+            + (t.accountId() == null ? "" : "/" + t.accountId()) + " (send /sethome in that chat)"));
+      }
+      ReplyTarget rt = ReplyTarget.fromJson(json);
+      return outbox.ofRun(runId).compose(existing -> {
+        if (!existing.isEmpty()) {
+          return Future.succeededFuture(existing.get(0)); // the same idempotency key: one message
+        }
+        JsonObject payload = new JsonObject().put("text", text).put("runId", runId)
+            .put("mirrorSessionKey", b.getString("mirrorSessionKey"));
+        Obligation o = Obligation.create(runId, null, rt.channel(), rt.accountId(), rt.toJson(), payload);
+        return outbox.insert(o).map(x -> o);
+      });
+    }).onSuccess(o -> {
+      deliver(o.id(), null);
+      msg.reply(new JsonObject().put("obligationId", o.id()).put("channel", o.channel()).put("accountId", o.accountId())
+          .put("target", o.target()));
+    }).onFailure(err -> BusFailure.reply(msg, err, LOG));
+  }
+}

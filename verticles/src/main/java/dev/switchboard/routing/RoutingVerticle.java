@@ -1,0 +1,278 @@
+package dev.switchboard.routing;
+
+import dev.switchboard.delivery.ReplyTarget;
+import dev.switchboard.lanes.LaneAddresses;
+import dev.switchboard.lanes.TurnRequest;
+import dev.switchboard.store.EventStore;
+import dev.switchboard.store.InboundRecord;
+import dev.switchboard.store.InboundStore;
+import dev.switchboard.store.PairingStore;
+import dev.switchboard.store.SessionStore;
+import dev.switchboard.workspace.AgentConfig;
+import dev.switchboard.workspace.BusFailure;
+import dev.switchboard.workspace.RoutingRules;
+import dev.switchboard.workspace.WorkspaceBus;
+import dev.switchboard.workspace.WorkspaceConfig;
+import dev.switchboard.workspace.WorkspaceContext;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonObject;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decides, for every inbound message: may it pass (access policy, deny by default), which agent
+ * answers (bindings, or several for a broadcast group), which session it belongs to (the session
+ * key, built in one place), whether it triggers a turn (group mention gating) — and hands it to that
+ * session's lane. Slash commands go to the lane too, which runs them ahead of the queue.
+ */
+public final class RoutingVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(RoutingVerticle.class);
+  private static final long LANE_TIMEOUT_MS = 30_000;
+  private static final int REPLAY_BATCH = 1_000;
+  /** Prefixed to an owner's group message that does not address the agent, so the model can stay quiet. */
+  static final String NOT_ADDRESSED = "[Not addressed to you. If you have nothing to add, answer exactly <NO_REPLY>.]";
+
+  private WorkspaceConfig workspace;
+  private WorkspaceBus bus;
+  private SessionStore sessions;
+  private InboundStore inbound;
+  private BindingResolver bindings;
+  private AccessPolicy access;
+  private SessionSendHandler sessionSend;
+  private Pairing pairing;
+
+  @Override
+  public Future<?> start() {
+    WorkspaceContext ctx = WorkspaceContext.from(config());
+    workspace = ctx.config();
+    bus = ctx.bus(vertx);
+    var pool = ctx.pool(vertx);
+    sessions = new SessionStore(pool);
+    inbound = new InboundStore(pool);
+    bindings = new BindingResolver(workspace);
+    access = new AccessPolicy(workspace);
+    sessionSend = new SessionSendHandler(workspace, bus, sessions, inbound, new EventStore(pool));
+    pairing = new Pairing(bus, new PairingStore(pool), Clock.systemUTC());
+    return bus.<JsonObject>consumer(RoutingAddresses.INBOUND, this::onInbound).completion()
+        .compose(v -> sessionSend.start())
+        .compose(v -> replayUnfinished());
+  }
+
+  private void onInbound(Message<JsonObject> msg) {
+    Inbound in;
+    try {
+      in = Inbound.fromJson(msg.body());
+    } catch (RuntimeException e) {
+      msg.fail(BusFailure.BAD_REQUEST, "malformed inbound: " + e.getMessage());
+      return;
+    }
+    route(in, false).onSuccess(msg::reply).onFailure(err -> BusFailure.reply(msg, err, LOG));
+  }
+
+  /** One agent's share of a message: its session key and whether it runs a turn. */
+  private record Target(String agentId, String sessionKey, boolean trigger) {
+  }
+
+  /** {@code resumed}: routed again after a restart (its user message may already be stored). */
+  Future<JsonObject> route(Inbound in, boolean resumed) {
+    AccessPolicy.Decision decision = access.decide(in);
+    if (decision.pairing()) {
+      return pairing.isApproved(in).compose(approved -> approved ? admitted(in, AccessPolicy.Decision.admit(false), resumed)
+          : challenge(in, decision));
+    }
+    return admitted(in, decision, resumed);
+  }
+
+  /**
+   * A DM from someone not (yet) paired: no session, no model call; a code goes back where the rules
+   * allow (Pairing). The message is stored as rejected, like any refused message.
+   */
+  private Future<JsonObject> challenge(Inbound in, AccessPolicy.Decision decision) {
+    return pairing.challenge(in, "pairing:" + in.inboundId())
+        .recover(err -> {
+          LOG.warn("workspace {}: pairing reply for inbound {} on {}/{} failed: {}", workspace.id(), in.inboundId(),
+              in.channel(), in.accountId(), err.getMessage());
+          return Future.succeededFuture(null);
+        })
+        .compose(outcome -> {
+          LOG.info("workspace {}: inbound {} on {}/{} refused: {}; pairing: {}", workspace.id(), in.inboundId(),
+              in.channel(), in.accountId(), decision.reason(), outcome == null ? "failed" : outcome);
+          return inbound.finish(in.inboundId(), InboundRecord.REJECTED)
+              .map(v -> new JsonObject().put("runId", in.runId()).put("status", "pairing")
+                  .put("pairing", outcome == null ? "failed" : outcome.name().toLowerCase(java.util.Locale.ROOT)));
+        });
+  }
+
+  private Future<JsonObject> admitted(Inbound in, AccessPolicy.Decision decision, boolean resumed) {
+    List<Target> targets;
+    if (!decision.admitted()) {
+      // nothing visible, no model call, no session: the refusal is only logged
+      LOG.info("workspace {}: inbound {} on {}/{} refused: {}", workspace.id(), in.inboundId(), in.channel(),
+          in.accountId(), decision.reason());
+      return inbound.finish(in.inboundId(), InboundRecord.REJECTED)
+          .map(v -> new JsonObject().put("runId", in.runId()).put("status", "rejected"));
+    }
+    try {
+      targets = targets(in, decision.owner());
+    } catch (IllegalArgumentException e) {
+      return inbound.finish(in.inboundId(), InboundRecord.REJECTED)
+          .compose(v -> Future.failedFuture(BusFailure.badRequest(e.getMessage())));
+    }
+    Commands.Command command = Commands.parse(in.text());
+    RoutingRules.Broadcast group = in.operator() ? null : bindings.broadcast(in);
+    boolean sequential = group != null && group.mode().equals("sequential") && command == null;
+    String text = modelText(in, decision.owner(), targets.get(0).trigger());
+    List<Future<JsonObject>> handed = new ArrayList<>();
+    Future<JsonObject> previous = Future.succeededFuture();
+    for (int i = 0; i < targets.size(); i++) {
+      Target t = targets.get(i);
+      String runId = targets.size() == 1 ? in.runId() : in.runId() + "#" + t.agentId();
+      Future<JsonObject> f;
+      if (sequential && i > 0) {
+        // the next agent starts when the previous one's turn has ended
+        String before = in.runId() + "#" + targets.get(i - 1).agentId();
+        f = previous.compose(x -> bus.request(LaneAddresses.WAIT, new JsonObject().put("runId", before)
+                .put("timeoutMs", workspace.limits().turnTimeoutMs() + 10_000), workspace.limits().turnTimeoutMs() + 20_000))
+            .compose(x -> hand(in, t, runId, text, command, decision.owner(), resumed));
+      } else {
+        f = hand(in, t, runId, text, command, decision.owner(), resumed);
+      }
+      previous = f;
+      handed.add(f);
+    }
+    // a caller waits for the first agent; later agents of a sequential group follow on their own
+    Future<JsonObject> first = handed.get(0);
+    for (int i = 1; i < handed.size(); i++) {
+      handed.get(i).onFailure(err -> LOG.warn("broadcast turn for inbound {} failed: {}", in.inboundId(), err.toString()));
+    }
+    return sequential ? first : Future.all(handed).map(x -> first.result());
+  }
+
+  /** Hands one agent's share to its lane, which opens (or finds) the session behind the key. */
+  private Future<JsonObject> hand(Inbound in, Target t, String runId, String text, Commands.Command command,
+      boolean owner, boolean resumed) {
+    JsonObject source = new JsonObject()
+        .put("kind", in.operator() ? "api" : "channel")
+        .put("interactive", true)
+        .put("platform", in.channel())
+        .put("type", in.isDirect() ? "direct" : "group");
+    JsonObject metadata = new JsonObject();
+    if (!in.operator()) {
+      metadata.put("channel", in.channel()).put("accountId", in.accountId())
+          .put("peer", new JsonObject().put("kind", in.peerKind()).put("id", in.peerId()));
+      if (in.threadId() != null) {
+        metadata.put(in.threadKind(), in.threadId());
+      }
+    }
+    TurnRequest turn = new TurnRequest(runId, in.inboundId(), t.sessionKey(), null, t.agentId(),
+        command != null ? command.rest() : text, in.text(),
+        new JsonObject().put("id", in.senderId()).put("name", in.senderName())
+            .put("person", access.person(in)).put("owner", owner).put("operator", in.operator()),
+        new ReplyTarget(in.channel(), in.accountId(), in.peerKind(), in.peerId(), in.threadId(), in.platformMessageId()),
+        in.queueMode() != null ? in.queueMode() : workspace.session().queueMode(),
+        t.trigger(), false, command == null ? null : command.name(), in.receivedAt(), source, metadata, resumed);
+    return bus.request(LaneAddresses.ENQUEUE, turn.toJson(), LANE_TIMEOUT_MS)
+        .map(lane -> new JsonObject().put("runId", runId).put("sessionKey", t.sessionKey())
+            .put("sessionId", lane.getString("sessionId")).put("agentId", t.agentId())
+            .put("status", lane.getString("status")).put("triggered", t.trigger()));
+  }
+
+  /** The agents that get this message and their session keys. */
+  private List<Target> targets(Inbound in, boolean owner) {
+    if (in.operator()) {
+      // an operator addresses a session (or an agent's main session) directly
+      AgentConfig requested = in.agentId() == null ? null : workspace.agent(in.agentId());
+      if (in.agentId() != null && requested == null) {
+        throw new IllegalArgumentException("unknown agent \"" + in.agentId() + "\"");
+      }
+      String agentForKey = requested != null ? requested.id() : workspace.defaultAgent().id();
+      String key = SessionKeys.canonical(in.sessionKey(), agentForKey, workspace.session().mainKey());
+      String agentId = SessionKeys.agentOf(key);
+      if (workspace.agent(agentId) == null) {
+        throw new IllegalArgumentException("unknown agent \"" + agentId + "\" in session key");
+      }
+      return List.of(new Target(agentId, key, true));
+    }
+    // groups: owners always trigger, others when they mention the agent (unless mentions are not required)
+    boolean trigger = in.isDirect() || owner || in.mentioned() || !access.requireMention(in);
+    RoutingRules.Broadcast group = bindings.broadcast(in);
+    List<String> agents = group != null ? group.agents() : List.of(bindings.resolve(in).agentId());
+    List<Target> out = new ArrayList<>();
+    for (String agentId : agents) {
+      out.add(new Target(agentId, sessionKey(in, agentId), trigger));
+    }
+    return out;
+  }
+
+  /** The session key of a channel message for one agent. */
+  String sessionKey(Inbound in, String agentId) {
+    String person = access.person(in);
+    String key;
+    if (in.isDirect()) {
+      key = SessionKeys.direct(agentId, workspace.session().dmScope(), workspace.session().mainKey(), in.channel(),
+          in.accountId(), person);
+    } else {
+      // a thread that is its own chat (Discord) belongs under its parent chat
+      String chat = in.parentPeerId() != null ? in.parentPeerId() : in.peerId();
+      key = SessionKeys.group(agentId, in.channel(), in.peerKind(), chat);
+      if (in.parentPeerId() != null) {
+        key = SessionKeys.thread(key, in.peerId());
+      }
+    }
+    if (in.threadId() != null) {
+      key = "topic".equals(in.threadKind()) ? SessionKeys.topic(key, in.threadId()) : SessionKeys.thread(key, in.threadId());
+    }
+    if (!in.isDirect() && workspace.session().groupScope().equals("per-member")) {
+      key = SessionKeys.member(key, person);
+    }
+    return key;
+  }
+
+  /** What the model sees: the message, an owner note when not addressed, and the reply context. */
+  static String modelText(Inbound in, boolean owner, boolean trigger) {
+    StringBuilder sb = new StringBuilder();
+    if (!in.isDirect() && !in.operator() && owner && !in.mentioned() && trigger) {
+      sb.append(NOT_ADDRESSED).append('\n');
+    }
+    sb.append(in.text());
+    JsonObject r = in.replyTo();
+    if (r != null && (r.getString("body") != null || r.getString("id") != null)) {
+      sb.append("\n\n[Replying to ").append(r.getString("sender", "someone"));
+      if (r.getString("id") != null) {
+        sb.append(" (message ").append(r.getString("id")).append(')');
+      }
+      sb.append("]\n").append(r.getString("body", "")).append("\n[/Replying]");
+    }
+    return sb.toString();
+  }
+
+  /** Messages accepted by an earlier process but not finished: route them again, in arrival order. */
+  private Future<Void> replayUnfinished() {
+    return inbound.unfinished(REPLAY_BATCH).compose(list -> {
+      if (!list.isEmpty()) {
+        LOG.info("workspace {}: resuming {} queued message(s) from before the restart", workspace.id(), list.size());
+      }
+      return replay(list, 0);
+    });
+  }
+
+  private Future<Void> replay(List<InboundRecord> list, int i) {
+    if (i >= list.size()) {
+      return Future.succeededFuture();
+    }
+    InboundRecord rec = list.get(i);
+    Future<JsonObject> resumed = SessionSendHandler.CHANNEL.equals(rec.channel()) ? sessionSend.resume(rec)
+        : route(Inbound.fromJson(rec.payload()).withInboundId(rec.id()), true);
+    return resumed
+        .recover(err -> {
+          LOG.warn("could not resume inbound {}: {}", rec.id(), err.getMessage());
+          return Future.succeededFuture();
+        })
+        .compose(v -> replay(list, i + 1));
+  }
+}

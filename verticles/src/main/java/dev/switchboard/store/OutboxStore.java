@@ -1,0 +1,156 @@
+package dev.switchboard.store;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Function;
+
+/** SQL for delivery obligations. State changes are guarded by the expected current state. */
+public final class OutboxStore {
+  private static final String COLUMNS = "id, run_id, session_id, channel, account_id, target, payload, status,"
+      + " attempts, next_attempt_at, created_at, delivered_at, last_error, receipts, reconcile, marked";
+
+  private final Pool pool;
+  private final GroupCommit writes;
+
+  public OutboxStore(Pool pool) {
+    this(pool, null);
+  }
+
+  /** State changes go through {@code writes} (the delivery verticle's group commit) when given one. */
+  public OutboxStore(Pool pool, GroupCommit writes) {
+    this.pool = Objects.requireNonNull(pool);
+    this.writes = writes;
+  }
+
+  private <R> Future<R> write(Function<SqlClient, Future<R>> work) {
+    return writes == null ? work.apply(pool) : writes.run(work);
+  }
+
+  /** Inserts within the caller's transaction (the one that stores the reply). */
+  public Future<Void> insert(SqlClient c, Obligation o) {
+    return c.preparedQuery("INSERT INTO outbox (id, run_id, session_id, channel, account_id, target, payload,"
+            + " status, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .execute(Tuple.from(Arrays.asList(o.id(), o.runId(), o.sessionId(), o.channel(), o.accountId(),
+            Rows.clip(o.target().encode(), 4000), o.payload().encode(), o.status(), o.attempts(),
+            Rows.time(o.nextAttemptAt()), Rows.time(o.createdAt()), Rows.time(o.createdAt()))))
+        .mapEmpty();
+  }
+
+  public Future<Void> insert(Obligation o) {
+    return insert(pool, o);
+  }
+
+  public Future<Obligation> find(String id) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM outbox WHERE id = ?")
+        .execute(Tuple.of(id)).map(OutboxStore::first);
+  }
+
+  public Future<List<Obligation>> ofRun(String runId) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM outbox WHERE run_id = ? ORDER BY created_at, id")
+        .execute(Tuple.of(runId)).map(OutboxStore::all);
+  }
+
+  /**
+   * Takes a due pending obligation for sending. True when this caller won it; false when it is not
+   * due, not pending or someone else took it.
+   */
+  public Future<Boolean> claim(String id, Instant now) {
+    return write(c -> c.preparedQuery("UPDATE outbox SET status = ?, attempts = attempts + 1, updated_at = ?"
+            + " WHERE id = ? AND status = ? AND next_attempt_at <= ?")
+        .execute(Tuple.of(Obligation.SENDING, Rows.time(now), id, Obligation.PENDING, Rows.time(now)))
+        .map(r -> r.rowCount() == 1));
+  }
+
+  /** Pending obligations whose time has come, oldest first. */
+  public Future<List<Obligation>> due(Instant now, int limit) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM outbox WHERE status = ? AND next_attempt_at <= ?"
+            + " ORDER BY next_attempt_at, id LIMIT ?")
+        .execute(Tuple.of(Obligation.PENDING, Rows.time(now), limit)).map(OutboxStore::all);
+  }
+
+  /** When the next pending obligation becomes due, or null when none is pending. */
+  public Future<Instant> nextDue() {
+    return pool.preparedQuery("SELECT MIN(next_attempt_at) AS t FROM outbox WHERE status = ?")
+        .execute(Tuple.of(Obligation.PENDING))
+        .map(rows -> Rows.instant(rows.iterator().next(), "t"));
+  }
+
+  /** Records the chunks sent so far, so a retry resumes after them. */
+  public Future<Void> progress(String id, JsonArray receipts, boolean reconcile, boolean marked) {
+    return write(c -> c.preparedQuery("UPDATE outbox SET receipts = ?, reconcile = ?, marked = ?, updated_at = ?"
+            + " WHERE id = ?")
+        .execute(Tuple.of(receipts.encode(), reconcile, marked, Rows.time(Instant.now()), id))
+        .mapEmpty());
+  }
+
+  public Future<Boolean> delivered(String id, JsonArray receipts) {
+    Instant now = Instant.now();
+    return write(c -> c.preparedQuery("UPDATE outbox SET status = ?, delivered_at = ?, updated_at = ?, receipts = ?,"
+            + " last_error = NULL WHERE id = ? AND status = ?")
+        .execute(Tuple.of(Obligation.DELIVERED, Rows.time(now), Rows.time(now), receipts.encode(), id,
+            Obligation.SENDING))
+        .map(r -> r.rowCount() == 1));
+  }
+
+  /** Back in line after a failed or unconfirmed attempt (chunks sent so far are kept). */
+  public Future<Void> retryAt(String id, Instant when, String error, boolean reconcile) {
+    return write(c -> c.preparedQuery("UPDATE outbox SET status = ?, next_attempt_at = ?, updated_at = ?,"
+            + " last_error = ?, reconcile = ? WHERE id = ? AND status = ?")
+        .execute(Tuple.from(Arrays.asList(Obligation.PENDING, Rows.time(when), Rows.time(Instant.now()),
+            Rows.clip(error, 2000), reconcile, id, Obligation.SENDING)))
+        .mapEmpty());
+  }
+
+  public Future<Void> fail(String id, String status, String error) {
+    return write(c -> c.preparedQuery("UPDATE outbox SET status = ?, updated_at = ?, last_error = ? WHERE id = ?")
+        .execute(Tuple.from(Arrays.asList(status, Rows.time(Instant.now()), Rows.clip(error, 2000), id)))
+        .mapEmpty());
+  }
+
+  /**
+   * Obligations a previous process left in {@code sending}: their last send may or may not have
+   * arrived. They go back in line, to be reconciled before anything is sent again.
+   */
+  public Future<Integer> recoverSending() {
+    return pool.preparedQuery("UPDATE outbox SET status = ?, reconcile = ?, updated_at = ?, last_error = ?"
+            + " WHERE status = ?")
+        .execute(Tuple.of(Obligation.PENDING, true, Rows.time(Instant.now()),
+            "the process stopped while sending; outcome unknown", Obligation.SENDING))
+        .map(RowSet::rowCount);
+  }
+
+  public Future<Integer> countByStatus(String status) {
+    return pool.preparedQuery("SELECT COUNT(*) AS n FROM outbox WHERE status = ?")
+        .execute(Tuple.of(status)).map(rows -> rows.iterator().next().getLong("n").intValue());
+  }
+
+  private static Obligation first(RowSet<Row> rows) {
+    var it = rows.iterator();
+    return it.hasNext() ? map(it.next()) : null;
+  }
+
+  private static List<Obligation> all(RowSet<Row> rows) {
+    List<Obligation> out = new ArrayList<>(rows.size());
+    rows.forEach(r -> out.add(map(r)));
+    return out;
+  }
+
+  private static Obligation map(Row r) {
+    return new Obligation(r.getString("id"), r.getString("run_id"), r.getString("session_id"),
+        r.getString("channel"), r.getString("account_id"), Rows.object(r, "target"),
+        Rows.object(r, "payload"), r.getString("status"), r.getInteger("attempts"),
+        Rows.instant(r, "next_attempt_at"), Rows.instant(r, "created_at"), Rows.instant(r, "delivered_at"),
+        r.getString("last_error"), Rows.array(r, "receipts"), Boolean.TRUE.equals(r.getBoolean("reconcile")),
+        Boolean.TRUE.equals(r.getBoolean("marked")));
+  }
+}
