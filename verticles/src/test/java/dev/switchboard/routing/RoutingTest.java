@@ -1,0 +1,238 @@
+package dev.switchboard.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.switchboard.lanes.LaneAddresses;
+import dev.switchboard.store.DatabaseConfig;
+import dev.switchboard.support.TestChannel;
+import dev.switchboard.support.TestDatabases;
+import dev.switchboard.support.TestGateway;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Routing through the real gateway: access, agents, session keys, group gating, broadcast. */
+@Timeout(90)
+class RoutingTest {
+  static Vertx vertx;
+  @TempDir
+  Path root;
+  DatabaseConfig db;
+  TestGateway gateway;
+  TestChannel forum;
+  TestChannel slack;
+
+  @BeforeAll
+  static void vertx() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void closeVertx() throws Exception {
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  @AfterEach
+  void stop() {
+    if (forum != null) {
+      forum.close();
+    }
+    if (slack != null) {
+      slack.close();
+    }
+    if (gateway != null) {
+      gateway.close();
+    }
+    TestDatabases.dropSchemas(db);
+  }
+
+  static JsonObject agent(String id) {
+    return new JsonObject().put("id", id).put("model", new JsonObject().put("provider", "echo")
+        .put("options", new JsonObject().put("chunkDelayMs", 0)));
+  }
+
+  void start(JsonObject workspace) {
+    db = TestDatabases.h2();
+    gateway = TestGateway.in(vertx, root, db).workspace("w", workspace).start();
+    forum = new TestChannel(vertx, db, "w", "forum", "default");
+    slack = new TestChannel(vertx, db, "w", "slack", "default");
+  }
+
+  long count(String sql) {
+    return ((Number) TestDatabases.scalar(db, db.workspaceSchema("w"), sql)).longValue();
+  }
+
+  static JsonObject channels(JsonObject forumAccount, JsonObject slackAccount) {
+    return new JsonObject()
+        .put("forum", new JsonObject().put("accounts", new JsonArray().add(forumAccount)))
+        .put("slack", new JsonObject().put("accounts", new JsonArray().add(slackAccount)));
+  }
+
+  @Test
+  @DisplayName("R3: an unknown DM sender on an allowlist gets nothing: no reply, no session, no model call")
+  void allowlist() {
+    start(TestGateway.echoWorkspace().put("channels", channels(
+        TestChannel.account("default", "allowlist", new JsonArray().add("111")),
+        TestChannel.account("default", "disabled", new JsonArray()))));
+    JsonObject refused = forum.dm("999", "let me in [in:X1]");
+    assertThat(refused.getString("status")).isEqualTo("rejected");
+    JsonObject ok = forum.dm("111", "hello [in:A1]");
+    assertThat(ok.getString("status")).isEqualTo("started");
+    forum.awaitText("111", "[in:A1]"); // barrier: the allowed sender's reply came
+    assertThat(forum.chat("999")).isEmpty();
+    assertThat(slack.dm("111", "on slack [in:S1]").getString("status")).isEqualTo("rejected");
+    assertThat(count("SELECT COUNT(*) FROM sessions")).isEqualTo(1);
+    assertThat(count("SELECT COUNT(*) FROM session_events WHERE payload LIKE '%[in:X1]%'")).isZero();
+    assertThat(count("SELECT COUNT(*) FROM inbound WHERE status = 'rejected'")).isEqualTo(2);
+    // the same refused update again is a no-op, not a second refusal
+    assertThat(count("SELECT COUNT(*) FROM inbound")).isEqualTo(3);
+  }
+
+  @Test
+  @DisplayName("identity links make one person's DMs on two channels one session (dmScope per-peer)")
+  void identityLinks() {
+    start(TestGateway.echoWorkspace()
+        .put("identities", new JsonObject().put("alice", new JsonArray().add("forum:111").add("slack:U1")))
+        .put("session", new JsonObject().put("dmScope", "per-peer"))
+        .put("channels", channels(TestChannel.account("default", "allowlist", new JsonArray().add("alice")),
+            TestChannel.account("default", "allowlist", new JsonArray().add("alice")))));
+    JsonObject viaForum = forum.dm("111", "from forum [in:L1]");
+    forum.awaitText("111", "[in:L1]");
+    JsonObject viaSlack = slack.dm("U1", "from slack [in:L2]");
+    slack.awaitText("U1", "[in:L2]");
+    assertThat(viaForum.getString("sessionKey")).isEqualTo("agent:main:direct:alice");
+    assertThat(viaSlack.getString("sessionKey")).isEqualTo("agent:main:direct:alice");
+    assertThat(viaSlack.getString("sessionId")).isEqualTo(viaForum.getString("sessionId"));
+    // replies go back to the channel each message came from
+    assertThat(forum.chat("111")).hasSize(1);
+    assertThat(slack.chat("U1")).hasSize(1);
+  }
+
+  @Test
+  @DisplayName("with one allowed sender the DM scope defaults to main; with several, to per-channel-peer")
+  void defaultDmScope() {
+    start(TestGateway.echoWorkspace().put("channels", channels(
+        TestChannel.account("default", "allowlist", new JsonArray().add("111")),
+        TestChannel.account("default", "allowlist", new JsonArray()))));
+    assertThat(forum.dm("111", "hi [in:D1]").getString("sessionKey")).isEqualTo("agent:main:main");
+    forum.awaitText("111", "[in:D1]");
+  }
+
+  @Test
+  @DisplayName("R4: in a group, an unmentioned message is stored without a turn; a mention gets one reply; the owner always triggers")
+  void groupGating() {
+    start(TestGateway.echoWorkspace().put("owners", new JsonArray().add("forum:1"))
+        .put("channels", channels(TestChannel.account("default", "allowlist", new JsonArray()),
+            TestChannel.account("default", "allowlist", new JsonArray()))));
+    JsonObject quiet = forum.send(forum.message().peer("group", "-100").sender("2", "bob")
+        .text("just chatting [in:G1]").build());
+    assertThat(quiet.getString("status")).isEqualTo("stored");
+    forum.send(forum.message().peer("group", "-100").sender("2", "bob").mentioned(true)
+        .text("@bot what did I say? [in:G2]").build());
+    forum.awaitText("-100", "[in:G2]");
+    forum.send(forum.message().peer("group", "-100").sender("1", "owner").text("owner speaks [in:G3]").build());
+    forum.awaitText("-100", "[in:G3]");
+    // barrier reached: exactly two replies, none for the unmentioned message
+    assertThat(forum.chat("-100")).extracting(TestChannel.Shown::text)
+        .noneMatch(t -> t.contains("[in:G1]") && !t.contains("[in:G2]")).hasSize(2);
+    // the owner's unaddressed message reached the model with the note that lets it stay quiet
+    assertThat(count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message' AND payload LIKE '%"
+        + "Not addressed to you%[in:G3]%'")).isEqualTo(1);
+    assertThat(count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message' AND payload LIKE '%[in:G1]%'"
+        + " AND payload LIKE '%\"triggered\":false%'")).isEqualTo(1);
+    assertThat(count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start'")).isEqualTo(2);
+  }
+
+  @Test
+  @DisplayName("R5: per-member group sessions keep members apart; a thread or forum topic is its own session")
+  void perMemberAndThreads() {
+    start(TestGateway.echoWorkspace().put("session", new JsonObject().put("groupScope", "per-member"))
+        .put("channels", channels(TestChannel.account("default", "open", new JsonArray()).put("requireMention", false),
+            TestChannel.account("default", "open", new JsonArray()))));
+    JsonObject a = forum.send(forum.message().peer("group", "-5").sender("10", "a").text("A's secret [in:M1]").build());
+    JsonObject b = forum.send(forum.message().peer("group", "-5").sender("20", "b").text("B asks [in:M2]").build());
+    JsonObject topic = forum.send(forum.message().peer("group", "-5").topic("7").sender("10", "a").text("in a topic [in:M3]").build());
+    forum.awaitText("-5", "[in:M1]");
+    forum.awaitText("-5", "[in:M2]");
+    TestChannel.Shown inTopic = forum.awaitText("-5", "[in:M3]");
+    assertThat(a.getString("sessionKey")).isEqualTo("agent:main:forum:group:-5:member:10");
+    assertThat(b.getString("sessionKey")).isEqualTo("agent:main:forum:group:-5:member:20");
+    assertThat(topic.getString("sessionKey")).isEqualTo("agent:main:forum:group:-5:topic:7:member:10");
+    // the reply went back into the topic it came from
+    assertThat(inTopic.threadId()).isEqualTo("7");
+    // B's session holds none of A's text
+    assertThat(count("SELECT COUNT(*) FROM session_events WHERE session_id = '" + b.getString("sessionId")
+        + "' AND payload LIKE '%A''s secret%'")).isZero();
+  }
+
+  @Test
+  @DisplayName("reply context is appended to the message as a [Replying to …] block")
+  void replyContext() {
+    start(TestGateway.echoWorkspace().put("channels", channels(TestChannel.account("default", "open", new JsonArray()),
+        TestChannel.account("default", "open", new JsonArray()))));
+    forum.send(forum.message().peer("direct", "5").sender("5", "eve").text("yes please [in:Q1]")
+        .replyTo("77", "Shall I book it?", "bot").build());
+    TestChannel.Shown reply = forum.awaitText("5", "[in:Q1]");
+    assertThat(reply.text()).contains("[Replying to bot (message 77)]\nShall I book it?\n[/Replying]");
+  }
+
+  @Test
+  @DisplayName("R7: a broadcast group gets one reply from each agent, in parallel or one after the other")
+  void broadcast() throws Exception {
+    JsonObject ws = new JsonObject().put("port", 0)
+        .put("agents", new JsonArray().add(agent("main").put("default", true)).add(agent("alpha")).add(agent("beta")))
+        .put("broadcast", new JsonArray()
+            .add(new JsonObject().put("channel", "forum").put("peer", new JsonObject().put("kind", "group").put("id", "-1"))
+                .put("agents", new JsonArray().add("alpha").add("beta")).put("mode", "parallel"))
+            .add(new JsonObject().put("channel", "forum").put("peer", new JsonObject().put("kind", "group").put("id", "-2"))
+                .put("agents", new JsonArray().add("alpha").add("beta")).put("mode", "sequential")))
+        .put("channels", channels(TestChannel.account("default", "open", new JsonArray()).put("requireMention", false),
+            TestChannel.account("default", "open", new JsonArray())));
+    start(ws);
+    forum.send(forum.message().peer("group", "-1").sender("9", "x").runId("par").text("both of you [in:B1]").build());
+    forum.send(forum.message().peer("group", "-2").sender("9", "x").runId("seq").text("in turn [in:B2]").build());
+    forum.await(s -> s.runId().equals("par#alpha"));
+    forum.await(s -> s.runId().equals("par#beta"));
+    forum.await(s -> s.runId().equals("seq#alpha"));
+    forum.await(s -> s.runId().equals("seq#beta"));
+    assertThat(forum.chat("-1")).hasSize(2);
+    assertThat(forum.chat("-2")).hasSize(2);
+    JsonObject first = wait("seq#alpha");
+    JsonObject second = wait("seq#beta");
+    assertThat(second.getLong("startedAt")).isGreaterThanOrEqualTo(first.getLong("endedAt"));
+    assertThat(count("SELECT COUNT(DISTINCT session_id) FROM session_events WHERE run_id LIKE 'par#%'")).isEqualTo(2);
+  }
+
+  JsonObject wait(String runId) throws Exception {
+    return vertx.eventBus().<JsonObject>request("ws.w." + LaneAddresses.WAIT,
+        new JsonObject().put("runId", runId).put("timeoutMs", 10_000)).map(Message::body).await(20, TimeUnit.SECONDS);
+  }
+
+  @Test
+  @DisplayName("the same inbound message delivered twice is one stored message, one turn, one reply")
+  void replayedUpdate() {
+    start(TestGateway.echoWorkspace().put("channels", channels(TestChannel.account("default", "open", new JsonArray()),
+        TestChannel.account("default", "open", new JsonArray()))));
+    var in = forum.message().peer("direct", "6").sender("6", "f").text("once [in:U1]").build();
+    forum.send(in);
+    JsonObject again = forum.send(in);
+    assertThat(again.getBoolean("duplicate")).isTrue();
+    forum.awaitText("6", "[in:U1]");
+    forum.dm("6", "barrier [in:U2]");
+    forum.awaitText("6", "[in:U2]");
+    assertThat(forum.chat("6")).extracting(TestChannel.Shown::text).filteredOn(t -> t.contains("[in:U1]")).hasSize(1);
+    assertThat(count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message'")).isEqualTo(2);
+    assertThat(List.of(again.getString("status"))).containsAnyOf("ok", "in_flight");
+  }
+}

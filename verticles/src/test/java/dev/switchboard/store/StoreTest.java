@@ -1,0 +1,259 @@
+package dev.switchboard.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.switchboard.support.TestDatabases;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The stores on H2; {@link StorePostgresTest} runs the same tests on PostgreSQL. */
+@Timeout(60)
+class StoreTest {
+  Vertx vertx;
+  DatabaseConfig db;
+  Pool pool;
+  String schema;
+
+  protected DatabaseConfig database() {
+    return TestDatabases.h2();
+  }
+
+  @BeforeEach
+  void setUp() throws Exception {
+    vertx = Vertx.vertx();
+    db = database();
+    schema = db.workspaceSchema("store");
+    Database.migrate(vertx, db, schema).await(30, TimeUnit.SECONDS);
+    pool = Database.pool(vertx, db, schema);
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    pool.close().await(10, TimeUnit.SECONDS);
+    vertx.close().await(10, TimeUnit.SECONDS);
+    TestDatabases.dropSchemas(db);
+  }
+
+  static <T> T await(Future<T> f) {
+    try {
+      return f.await(20, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  @DisplayName("a statement after a transaction is committed: visible to another connection at once")
+  void autoCommitAfterTransaction() throws Exception {
+    SessionStore sessions = new SessionStore(pool);
+    Session s = await(sessions.open("agent:main:main", "main", new JsonObject(), new JsonObject()));
+    // run enough transactions that every pooled connection has been through one
+    for (int i = 0; i < db.poolSize() * 2; i++) {
+      await(pool.withTransaction(c -> c.preparedQuery("UPDATE sessions SET turn_count = turn_count WHERE id = ?")
+          .execute(Tuple.of(s.id()))));
+    }
+    for (int i = 0; i < db.poolSize() * 2; i++) {
+      await(sessions.setStatus(s.id(), "idle-" + i));
+      Object seen = TestDatabases.scalar(db, schema, "SELECT status FROM sessions WHERE id = '" + s.id() + "'");
+      assertThat(seen).isEqualTo("idle-" + i);
+    }
+  }
+
+  @Test
+  @DisplayName("each turn's usage is summed per session key and per workspace; unpriced turns are counted apart")
+  void usageTotals() {
+    SessionStore sessions = new SessionStore(pool);
+    EventStore events = new EventStore(pool);
+    Session a = await(sessions.open("agent:main:a", "main", new JsonObject(), new JsonObject()));
+    Session b = await(sessions.open("agent:main:b", "main", new JsonObject(), new JsonObject()));
+    Session a2 = await(sessions.roll("agent:main:a", "main", new JsonObject(), new JsonObject()));
+    JsonObject usage = new JsonObject().put("input", 1_000).put("output", 200).put("cacheRead", 300);
+    await(append(events, a.id(), List.of(new SessionEvent.New(SessionEvent.AGENT_END, "r1", new JsonObject()
+        .put("status", "ok").put("usage", usage).put("costUsd", 0.0012345).put("steps", 2)))));
+    await(append(events, a2.id(), List.of(new SessionEvent.New(SessionEvent.AGENT_END, "r2", new JsonObject()
+        .put("status", "error").put("usage", usage).put("costUsd", 0.001).put("steps", 1)))));
+    // a turn on a model without pricing: tokens count, its cost is unknown
+    await(append(events, b.id(), List.of(new SessionEvent.New(SessionEvent.AGENT_END, "r3", new JsonObject()
+        .put("status", "ok").put("usage", new JsonObject().put("input", 10).put("output", 5)).putNull("costUsd")
+        .put("steps", 1)))));
+
+    UsageTotals all = await(sessions.usageTotals());
+    assertThat(all).isEqualTo(new UsageTotals(2_010, 405, 600, 2_234_500, 1, 4, 2));
+    assertThat(all.toJson().getDouble("costUsd")).isEqualTo(0.0022345);
+    assertThat(all.toJson().getBoolean("costComplete")).isFalse();
+    // one key over both of its sessions (/new rolled it)
+    assertThat(await(sessions.usageOfKey("agent:main:a"))).isEqualTo(new UsageTotals(2_000, 400, 600, 2_234_500, 0, 3, 1));
+    assertThat(await(sessions.usageOf(a2.id())).inputTokens()).isEqualTo(1_000);
+    List<JsonObject> byKey = await(sessions.usageByKey(10));
+    assertThat(byKey).extracting(j -> j.getString("sessionKey")).containsExactly("agent:main:a", "agent:main:b");
+    assertThat(byKey.get(1).getJsonObject("usage").getLong("unpricedTurns")).isEqualTo(1L);
+  }
+
+  /** Stores events the simple way: next number, insert, then the session row (as the lane does, in one go). */
+  Future<List<SessionEvent>> append(EventStore events, String sessionId, List<SessionEvent.New> list) {
+    return events.nextSeq(sessionId).compose(next -> events.insertAt(pool, sessionId, next, list))
+        .compose(stored -> events.touch(pool, sessionId, stored, List.of()).map(v -> stored));
+  }
+
+  @Test
+  @DisplayName("a number taken twice in one session is refused; touch keeps the session row's counters and participants")
+  void eventNumbersAreUnique() {
+    SessionStore sessions = new SessionStore(pool);
+    EventStore events = new EventStore(pool);
+    Session s = await(sessions.open("agent:main:main", "main", new JsonObject(), new JsonObject()));
+    List<SessionEvent> stored = await(events.insertAt(pool, s.id(), 1, List.of(
+        new SessionEvent.New(SessionEvent.USER_MESSAGE, "r1", new JsonObject().put("text", "hi")
+            .put("sender", new JsonObject().put("person", "ann"))),
+        new SessionEvent.New(SessionEvent.AGENT_START, "r1", new JsonObject()))));
+    Throwable taken = events.insertAt(pool, s.id(), 2, List.of(new SessionEvent.New(SessionEvent.ERROR, "r1",
+        new JsonObject()))).map(x -> (Throwable) null).otherwise(t -> t).toCompletionStage().toCompletableFuture().join();
+    assertThat(taken).isNotNull();
+    await(events.touch(pool, s.id(), stored, List.of("ann")));
+    Session after = await(sessions.find(s.id()));
+    assertThat(after.lastSeq()).isEqualTo(2);
+    assertThat(after.messageCount()).isEqualTo(1);
+    assertThat(after.status()).isEqualTo(Session.RUNNING);
+    assertThat(after.description()).isEqualTo("hi");
+    assertThat(await(events.nextSeq(s.id()))).isEqualTo(3);
+    assertThat(await(sessions.participants(s.id()))).containsExactly("ann");
+  }
+
+  @Test
+  @DisplayName("two opens of a new key race to one session; roll keeps the key and moves it to a new session")
+  void sessionHeads() {
+    SessionStore sessions = new SessionStore(pool);
+    List<Future<Session>> opens = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      opens.add(sessions.open("agent:main:race", "main", new JsonObject().put("n", i), new JsonObject()));
+    }
+    await(Future.all(opens));
+    assertThat(opens.stream().map(f -> f.result().id()).distinct()).hasSize(1);
+    String first = opens.get(0).result().id();
+    Session rolled = await(sessions.roll("agent:main:race", "main", new JsonObject(), new JsonObject()));
+    assertThat(rolled.id()).isNotEqualTo(first);
+    assertThat(await(sessions.head("agent:main:race")).id()).isEqualTo(rolled.id());
+    assertThat(await(sessions.find(first))).isNotNull();
+    assertThat(await(sessions.count(null))).isEqualTo(2);
+    assertThat(await(sessions.countHeads(null))).isEqualTo(1);
+  }
+
+  @Test
+  @DisplayName("an inbound message is stored once per platform id; a replay is found, not stored again")
+  void inboundDedupe() {
+    InboundStore inbound = new InboundStore(pool);
+    InboundRecord a = await(inbound.accept("telegram", "bot", "m-1", "run-1", new JsonObject().put("text", "hi")));
+    InboundRecord b = await(inbound.accept("telegram", "bot", "m-1", "run-2", new JsonObject().put("text", "hi")));
+    assertThat(a.duplicate()).isFalse();
+    assertThat(b.duplicate()).isTrue();
+    assertThat(b.id()).isEqualTo(a.id());
+    assertThat(b.runId()).isEqualTo("run-1");
+    assertThat(await(inbound.unfinished(10))).hasSize(1);
+    await(inbound.finish(a.id(), InboundRecord.DONE));
+    assertThat(await(inbound.unfinished(10))).isEmpty();
+  }
+
+  @Test
+  @DisplayName("an obligation is claimed once, delivered once, and retried only when due")
+  void outboxStates() {
+    OutboxStore outbox = new OutboxStore(pool);
+    Obligation o = Obligation.create("run", "sess", "webchat", "default", new JsonObject(), new JsonObject().put("text", "x"));
+    await(pool.withTransaction(c -> outbox.insert(c, o)));
+    Instant now = Instant.now().plusSeconds(1);
+    assertThat(await(outbox.claim(o.id(), now))).isTrue();
+    assertThat(await(outbox.claim(o.id(), now))).isFalse();
+    await(outbox.retryAt(o.id(), now.plusSeconds(60), "429", false));
+    assertThat(await(outbox.due(now, 10))).isEmpty();
+    assertThat(await(outbox.claim(o.id(), now))).isFalse();
+    assertThat(await(outbox.due(now.plusSeconds(61), 10))).hasSize(1);
+    assertThat(await(outbox.claim(o.id(), now.plusSeconds(61)))).isTrue();
+    assertThat(await(outbox.delivered(o.id(), new JsonArray().add("p1")))).isTrue();
+    assertThat(await(outbox.delivered(o.id(), new JsonArray().add("p2")))).isFalse();
+    Obligation done = await(outbox.find(o.id()));
+    assertThat(done.status()).isEqualTo(Obligation.DELIVERED);
+    assertThat(done.attempts()).isEqualTo(2);
+    assertThat(done.receipts()).containsExactly("p1");
+  }
+
+  @Test
+  @DisplayName("memory search matches every term, case-insensitively, and treats % and _ literally")
+  void memorySearch() {
+    MemoryStore memory = new MemoryStore(pool);
+    await(memory.write("main", "fact", "Alice prefers Tea in the morning", new JsonArray(), null));
+    await(memory.write("main", "fact", "Bob prefers coffee", new JsonArray(), null));
+    await(memory.write("main", "fact", "discount is 100% off", new JsonArray(), null));
+    await(memory.write("other", "fact", "Alice prefers tea (other agent)", new JsonArray(), null));
+    assertThat(await(memory.search("main", "alice TEA", 10))).extracting(MemoryEntry::text)
+        .containsExactly("Alice prefers Tea in the morning");
+    assertThat(await(memory.search("main", "prefers", 10))).hasSize(2);
+    assertThat(await(memory.search("main", "0%", 10))).hasSize(1);
+    assertThat(await(memory.search("main", "_", 10))).isEmpty();
+  }
+
+  @Test
+  @DisplayName("channel state: absent, set, replaced; per channel, account and name")
+  void channelState() {
+    ChannelStateStore state = new ChannelStateStore(pool);
+    assertThat(await(state.get("telegram", "main", "offset"))).isNull();
+    await(state.put("telegram", "main", "offset", "1001"));
+    await(state.put("telegram", "main", "offset", "1005"));
+    await(state.put("telegram", "other", "offset", "7"));
+    assertThat(await(state.get("telegram", "main", "offset"))).isEqualTo("1005");
+    assertThat(await(state.get("telegram", "other", "offset"))).isEqualTo("7");
+    assertThat(await(state.get("telegram", "main", "commandsHash"))).isNull();
+  }
+
+  @Test
+  @DisplayName("pairing: one request per sender, codes unique per account, expiry, approval in one step, lockout after failures")
+  void pairing() {
+    PairingStore store = new PairingStore(pool);
+    Instant now = Instant.parse("2026-04-09T10:00:00Z");
+    JsonObject target = new JsonObject().put("channel", "telegram").put("peerId", "5");
+    PairingStore.Request r = new PairingStore.Request("telegram", "main", "5", "Eve", "ABCD2345", target, now,
+        now.plusSeconds(3600), now);
+    assertThat(await(store.insert(r))).isTrue();
+    assertThat(await(store.insert(new PairingStore.Request("telegram", "main", "5", null, "WXYZ6789", target, now,
+        now.plusSeconds(3600), now)))).as("same sender").isFalse();
+    assertThat(await(store.insert(new PairingStore.Request("telegram", "main", "6", null, "ABCD2345", target, now,
+        now.plusSeconds(3600), now)))).as("same code").isFalse();
+    assertThat(await(store.insert(new PairingStore.Request("telegram", "other", "6", null, "ABCD2345", target, now,
+        now.plusSeconds(60), now)))).as("same code, other account").isTrue();
+    assertThat(await(store.pending("telegram", "main", "5", now)).senderName()).isEqualTo("Eve");
+    assertThat(await(store.countPending("telegram", "main", now))).isEqualTo(1);
+    assertThat(await(store.countPending("telegram", "other", now.plusSeconds(61)))).isZero();
+    await(store.purgeExpired("telegram", "other", now.plusSeconds(61)));
+    assertThat(await(store.listPending(now))).extracting(PairingStore.Request::accountId).containsExactly("main");
+
+    assertThat(await(store.approve("telegram", "main", "WRONG123", "op", now))).isNull();
+    PairingStore.Request approved = await(store.approve("telegram", "main", "ABCD2345", "op", now));
+    assertThat(approved.senderId()).isEqualTo("5");
+    assertThat(approved.target()).isEqualTo(target);
+    assertThat(await(store.isApproved("telegram", "main", "5"))).isTrue();
+    assertThat(await(store.isApproved("telegram", "other", "5"))).isFalse();
+    assertThat(await(store.pending("telegram", "main", "5", now))).isNull();
+    assertThat(await(store.approvals())).extracting(PairingStore.Approval::approvedBy).containsExactly("op");
+
+    for (int i = 1; i < 5; i++) {
+      assertThat(await(store.failed("telegram", "main", 5, now.plusSeconds(3600), now)).locked(now)).isFalse();
+    }
+    PairingStore.Lockout locked = await(store.failed("telegram", "main", 5, now.plusSeconds(3600), now));
+    assertThat(locked.locked(now)).isTrue();
+    assertThat(await(store.lockout("telegram", "main")).locked(now.plusSeconds(3599))).isTrue();
+    assertThat(await(store.lockout("telegram", "main")).locked(now.plusSeconds(3600))).isFalse();
+    assertThat(await(store.revoke("telegram", "main", "5"))).isTrue();
+    assertThat(await(store.revoke("telegram", "main", "5"))).isFalse();
+    assertThat(await(store.isApproved("telegram", "main", "5"))).isFalse();
+  }
+}

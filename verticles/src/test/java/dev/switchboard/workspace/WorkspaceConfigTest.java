@@ -1,0 +1,69 @@
+package dev.switchboard.workspace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.switchboard.config.ConfigException;
+import dev.switchboard.config.ConfigProblem;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+class WorkspaceConfigTest {
+  static final Path DIR = Path.of("/srv/sb/workspaces/acme");
+
+  static WorkspaceConfig parse(JsonObject json) {
+    return WorkspaceConfig.parse("acme", DIR, json, "workspace.json", Map.of());
+  }
+
+  static List<String> problems(JsonObject json) {
+    ConfigException e = Assertions.assertThrows(ConfigException.class, () -> parse(json));
+    return e.problems().stream().map(ConfigProblem::toString).toList();
+  }
+
+  @Test
+  @DisplayName("only the port is required; the default agent is main on the echo model")
+  void defaults() {
+    WorkspaceConfig c = parse(new JsonObject().put("port", 18800));
+    assertThat(c.agents()).singleElement().satisfies(a -> {
+      assertThat(a.id()).isEqualTo("main");
+      assertThat(a.model().provider()).isEqualTo("echo");
+      assertThat(a.dir()).isEqualTo(DIR);
+    });
+    assertThat(c.session().dmScope()).isEqualTo("per-channel-peer");
+    assertThat(c.session().queueMode()).isEqualTo("followup");
+    assertThat(problems(new JsonObject())).containsExactly("workspace.json: port: is required (each workspace listens on its own port)");
+  }
+
+  @Test
+  @DisplayName("the first agent is the default unless one says so; two defaults or duplicate ids are problems")
+  void agents() {
+    JsonArray agents = new JsonArray().add(new JsonObject().put("id", "a")).add(new JsonObject().put("id", "b"));
+    assertThat(parse(new JsonObject().put("port", 1).put("agents", agents)).defaultAgent().id()).isEqualTo("a");
+    agents.getJsonObject(1).put("default", true);
+    assertThat(parse(new JsonObject().put("port", 1).put("agents", agents)).defaultAgent().id()).isEqualTo("b");
+    agents.getJsonObject(0).put("default", true).put("id", "b");
+    assertThat(problems(new JsonObject().put("port", 1).put("agents", agents)))
+        .contains("workspace.json: agents[1].id: duplicate agent id \"b\"",
+            "workspace.json: agents: at most one agent may have \"default\": true, found 2");
+  }
+
+  @Test
+  @DisplayName("an agent folder must stay inside the workspace folder")
+  void agentDirConfined() {
+    JsonArray agents = new JsonArray().add(new JsonObject().put("id", "a").put("dir", "../other"));
+    assertThat(problems(new JsonObject().put("port", 1).put("agents", agents)))
+        .containsExactly("workspace.json: agents[0].dir: must stay inside the workspace folder");
+  }
+
+  @Test
+  @DisplayName("the folder name is the id; a different declared id is a problem")
+  void idMatchesFolder() {
+    assertThat(problems(new JsonObject().put("port", 1).put("id", "other")))
+        .containsExactly("workspace.json: id: must match the folder name \"acme\" (or be left out), got \"other\"");
+  }
+}
