@@ -71,14 +71,14 @@ public final class Bench {
             i--; // no value
           }
           default -> throw new IllegalArgumentException("unknown option " + args[i]
-              + "; options: --db h2|pg --sessions 1,8,64 --turns N --model instant|stream --chunk-delay-ms N"
+              + "; options: --db h2|pg --sessions 1,8,64 --turns N --model instant|stream|echo --chunk-delay-ms N"
               + " --reply-chars N --idle N --soak N --jar PATH --java-opts '...' --events scoped|all --warmup N --rate TURNS_PER_S --keep");
         }
         i++;
       }
-      if (!List.of("h2", "pg").contains(db) || !List.of("instant", "stream").contains(model)
+      if (!List.of("h2", "pg").contains(db) || !List.of("instant", "stream", "echo").contains(model)
           || !List.of("scoped", "all").contains(events)) {
-        throw new IllegalArgumentException("--db is h2 or pg, --model is instant or stream, --events is scoped or all");
+        throw new IllegalArgumentException("--db is h2 or pg, --model is instant, stream or echo, --events is scoped or all");
       }
       // the processes run in a temporary directory: every path must be absolute
       String classpath = String.join(java.io.File.pathSeparator, java.util.Arrays.stream(
@@ -101,9 +101,10 @@ public final class Bench {
 
     String markdown() {
       StringBuilder sb = new StringBuilder();
-      sb.append(String.format(Locale.ROOT, "database %s, model %s%s, reply ~%d chars, events %s, java opts `%s`%n%n",
-          options.db(), options.model(), options.model().equals("stream") ? " (" + options.streamDelayMs() + " ms/piece)" : "",
-          options.replyChars(), options.scoped() ? "session-scoped (as the webchat page)" : "to every socket (OpenClaw default)",
+      sb.append(String.format(Locale.ROOT, "database %s, model %s%s, %s, events %s, java opts `%s`%n%n",
+          options.db(), options.model(), options.model().equals("instant") ? "" : " (" + options.streamDelayMs() + " ms/piece)",
+          options.model().equals("echo") ? "reply: the message echoed (built-in provider, no model process)"
+              : "reply ~" + options.replyChars() + " chars", options.scoped() ? "session-scoped (as the webchat page)" : "to every socket (OpenClaw default)",
           options.javaOpts()));
       if (options.rate() > 0) {
         sb.append(String.format(Locale.ROOT, "- paced: %.0f turns/s offered in all, spread over the sessions"
@@ -168,7 +169,7 @@ public final class Bench {
       model = spawn(List.of(java(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", o.classpath(),
           ModelServerMain.class.getName(), Integer.toString(modelPort), Long.toString(o.streamDelayMs())), root, List.of());
       awaitLine(model, "model ready", Duration.ofSeconds(30));
-      writeWorkspace(root, gatewayPort, modelPort);
+      writeWorkspace(root, gatewayPort, modelPort, o);
       List<String> env = new ArrayList<>(List.of("SWITCHBOARD_TOKEN=" + TOKEN, "SWITCHBOARD_HOME=" + root));
       if (o.db().equals("pg")) {
         env.add("SWITCHBOARD_DATABASE_URL=" + pgUrl());
@@ -288,11 +289,19 @@ public final class Bench {
         maxRss[0]);
   }
 
-  private static void writeWorkspace(Path root, int port, int modelPort) throws IOException {
+  /**
+   * One workspace: its agent talks to the scripted model server ({@code instant}, {@code stream}),
+   * or is the gateway's built-in echo provider ({@code echo}: two words a piece,
+   * {@code --chunk-delay-ms} apart), with no model process in the path.
+   */
+  private static void writeWorkspace(Path root, int port, int modelPort, Options o) throws IOException {
+    JsonObject model = o.model().equals("echo")
+        ? new JsonObject().put("provider", "echo").put("options", new JsonObject().put("chunkWords", 2)
+            .put("chunkDelayMs", o.streamDelayMs()))
+        : new JsonObject().put("provider", "openai").put("model", "bench").put("apiKey", "sk-bench")
+            .put("baseUrl", "http://127.0.0.1:" + modelPort + "/v1");
     JsonObject ws = new JsonObject().put("port", port)
-        .put("agents", new JsonArray().add(new JsonObject().put("id", "main").put("default", true).put("model",
-            new JsonObject().put("provider", "openai").put("model", "bench").put("apiKey", "sk-bench")
-                .put("baseUrl", "http://127.0.0.1:" + modelPort + "/v1"))))
+        .put("agents", new JsonArray().add(new JsonObject().put("id", "main").put("default", true).put("model", model)))
         .put("limits", new JsonObject().put("maxConcurrentTurns", 256).put("maxQueuedPerSession", 50));
     Files.createDirectories(root.resolve("workspaces/bench"));
     Files.writeString(root.resolve("workspaces/bench/workspace.json"), ws.encodePrettily());
