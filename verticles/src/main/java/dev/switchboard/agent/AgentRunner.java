@@ -36,11 +36,17 @@ public final class AgentRunner {
    * @param events  the session log, for the tools that read other sessions
    */
   public AgentRunner(Vertx vertx, WorkspaceBus bus, HistorySource history, EventStore events, SessionStore sessions) {
+    this(vertx, bus, history, events, sessions, ModelProviders.DEFAULT_CONNECTIONS_PER_HOST);
+  }
+
+  /** @param modelConnections streaming model calls open at once per host (see {@link ModelProviders}) */
+  public AgentRunner(Vertx vertx, WorkspaceBus bus, HistorySource history, EventStore events, SessionStore sessions,
+      int modelConnections) {
     this.vertx = Objects.requireNonNull(vertx);
     this.bus = Objects.requireNonNull(bus);
     this.assembler = new ContextAssembler(vertx, history);
     this.tools = new ToolRegistry(bus, sessions, events);
-    this.providers = new ModelProviders(vertx);
+    this.providers = new ModelProviders(vertx, modelConnections);
     this.failover = new ModelFailover(vertx, providers);
   }
 

@@ -7,6 +7,7 @@ import dev.switchboard.agent.ToolContext;
 import dev.switchboard.agent.TurnFailure;
 import dev.switchboard.agent.TurnListener;
 import dev.switchboard.agent.TurnOutcome;
+import dev.switchboard.agent.providers.ModelProviders;
 import dev.switchboard.delivery.DeliveryAddresses;
 import dev.switchboard.delivery.ReplyTarget;
 import dev.switchboard.memory.MemoryAddresses;
@@ -175,7 +176,10 @@ public final class LaneVerticle extends VerticleBase {
     homes = new HomeTargetStore(pool);
     history = new HistoryCache(events, workspace.session().cacheSessions(), workspace.session().cacheMessages());
     log = new SessionLog(pool, events, history);
-    agent = new AgentRunner(vertx, bus, history, events, sessions);
+    // every turn the caps let run may be in a model call at once: the pool must not be a hidden cap
+    int modelConnections = Math.max(ModelProviders.DEFAULT_CONNECTIONS_PER_HOST,
+        workspace.limits().maxConcurrentTurns() + workspace.limits().maxBackgroundTurns());
+    agent = new AgentRunner(vertx, bus, history, events, sessions, modelConnections);
     return Future.all(List.of(
             bus.<JsonObject>consumer(LaneAddresses.ENQUEUE, this::onEnqueue).completion(),
             bus.<JsonObject>consumer(LaneAddresses.NOTE, this::onNote).completion(),
