@@ -135,7 +135,8 @@ public record GatewayConfig(
         .put("maxPayloadBytes", ws.integer("maxPayloadBytes", 25 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024))
         .put("maxBufferedBytes", ws.integer("maxBufferedBytes", 50 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024))
         .put("tickIntervalMs", ws.integer("tickIntervalMs", 30_000, 100, 600_000))
-        .put("handshakeTimeoutMs", ws.integer("handshakeTimeoutMs", 15_000, 100, 600_000));
+        .put("handshakeTimeoutMs", ws.integer("handshakeTimeoutMs", 15_000, 100, 600_000))
+        .put("maxPendingHandshakes", ws.integer("maxPendingHandshakes", 256, 1, 100_000));
     ws.finish();
     r.raw("cluster"); // reserved: clustering settings (off unless enabled)
     r.finish();

@@ -1,6 +1,7 @@
 package dev.switchboard.http;
 
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.json.DecodeException;
@@ -35,6 +36,7 @@ final class ClientConnection {
 
   private final ProtocolServer server;
   private final ServerWebSocket ws;
+  private final HttpConnection connection;
   final String connId;
   final String remoteHost;
   private final String nonce = UUID.randomUUID().toString();
@@ -47,6 +49,7 @@ final class ClientConnection {
   private Buffer message;
   private boolean messageBinary;
   private long handshakeTimer = -1;
+  private PreAuthByteLimit preAuthGuard;
   Set<String> scopes = Set.of();
   Set<String> caps = Set.of();
   String clientId;
@@ -57,14 +60,21 @@ final class ClientConnection {
   private final Set<String> sentTo = new java.util.LinkedHashSet<>();
   private boolean sessionScoped;
 
-  ClientConnection(ProtocolServer server, ServerWebSocket ws, String connId) {
+  ClientConnection(ProtocolServer server, ServerWebSocket ws, HttpConnection connection, String connId) {
     this.server = server;
     this.ws = ws;
+    this.connection = connection;
     this.connId = connId;
     this.remoteHost = ws.remoteAddress() == null ? "unknown" : ws.remoteAddress().hostAddress();
   }
 
   void start() {
+    // headers and framing of the connect request fit comfortably in 1 KiB beside its 64 KiB
+    preAuthGuard = PreAuthByteLimit.install(connection, PRE_AUTH_MAX_BYTES + 1024L, () -> {
+      LOG.info("connection {} from {} closed: over {} bytes before authenticating", connId, remoteHost,
+          PRE_AUTH_MAX_BYTES);
+      close((short) 1009, "frame too large");
+    });
     ws.frameHandler(this::onFrame);
     ws.exceptionHandler(err -> LOG.debug("connection {}: {}", connId, err.toString()));
     ws.closeHandler(v -> {
@@ -245,6 +255,9 @@ final class ClientConnection {
     sessionScoped = caps.contains(ProtocolServer.SESSION_SCOPED_CAP);
     state = State.OPEN;
     server.vertx().cancelTimer(handshakeTimer);
+    if (preAuthGuard != null) {
+      preAuthGuard.remove();
+    }
     respond(id, server.helloOk(this, passwordMode ? "password" : "token"));
     server.opened(this);
   }

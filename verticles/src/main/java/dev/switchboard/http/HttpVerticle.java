@@ -15,6 +15,7 @@ import dev.switchboard.workspace.WorkspaceConfig;
 import dev.switchboard.workspace.WorkspaceContext;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
@@ -125,8 +126,15 @@ public final class HttpVerticle extends VerticleBase {
           .end("credentials are not accepted in the URL; send them in the connect request\n");
       return;
     }
+    if (!protocol.acceptsHandshake()) {
+      rc.response().setStatusCode(503).putHeader("Retry-After", "1")
+          .putHeader("Content-Type", "text/plain; charset=utf-8")
+          .end("too many connections are still authenticating; try again shortly\n");
+      return;
+    }
+    HttpConnection connection = rc.request().connection();
     rc.request().toWebSocket()
-        .onSuccess(protocol::accept)
+        .onSuccess(ws -> protocol.accept(ws, connection))
         .onFailure(err -> LOG.debug("websocket upgrade failed: {}", err.toString()));
   }
 

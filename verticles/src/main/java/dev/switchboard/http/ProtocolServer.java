@@ -18,6 +18,7 @@ import dev.switchboard.workspace.WorkspaceConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.Json;
@@ -61,11 +62,12 @@ final class ProtocolServer {
   static final String SESSION_SCOPED_CAP = "switchboard.session-scoped-events";
 
   /** Protocol limits, from gateway.json's {@code websocket} section. */
-  record Limits(int maxPayloadBytes, int maxBufferedBytes, long tickIntervalMs, long handshakeTimeoutMs) {
+  record Limits(int maxPayloadBytes, int maxBufferedBytes, long tickIntervalMs, long handshakeTimeoutMs,
+      int maxPendingHandshakes) {
     static Limits fromJson(JsonObject j) {
       return new Limits(j.getInteger("maxPayloadBytes", 25 * 1024 * 1024),
           j.getInteger("maxBufferedBytes", 50 * 1024 * 1024), j.getLong("tickIntervalMs", 30_000L),
-          j.getLong("handshakeTimeoutMs", 15_000L));
+          j.getLong("handshakeTimeoutMs", 15_000L), j.getInteger("maxPendingHandshakes", 256));
     }
   }
 
@@ -96,6 +98,7 @@ final class ProtocolServer {
   private final long startedAt = System.currentTimeMillis();
   private final FailedAuthLimiter authLimiter;
   private final Set<ClientConnection> connections = new LinkedHashSet<>();
+  private final Set<ClientConnection> handshaking = new java.util.HashSet<>();
   private final Map<String, RunView> runs = new LinkedHashMap<>();
   private final Set<String> deliveredObligations = new LinkedHashSet<>();
   private final MethodTable methods = new MethodTable();
@@ -179,7 +182,8 @@ final class ProtocolServer {
 
   /** Connection counters for {@code status}: open sockets, events skipped for slow readers, slow readers cut off. */
   JsonObject connectionStats() {
-    return new JsonObject().put("connections", connections.size()).put("droppedEvents", droppedEvents)
+    return new JsonObject().put("connections", connections.size()).put("handshaking", handshaking.size())
+        .put("droppedEvents", droppedEvents)
         .put("slowConsumersClosed", slowConsumersClosed);
   }
 
@@ -226,16 +230,29 @@ final class ProtocolServer {
     }
   }
 
-  void accept(ServerWebSocket ws) {
-    ClientConnection c = new ClientConnection(this, ws, "c-" + Long.toString(CONNECTIONS.incrementAndGet(), 36));
+  void accept(ServerWebSocket ws, HttpConnection connection) {
+    ClientConnection c = new ClientConnection(this, ws, connection,
+        "c-" + Long.toString(CONNECTIONS.incrementAndGet(), 36));
+    handshaking.add(c);
     c.start();
   }
 
+  /**
+   * Whether another socket may start a handshake now: sockets that have not authenticated yet are
+   * capped ({@code websocket.maxPendingHandshakes}), so a flood of idle or slow sockets cannot use up
+   * memory and timers; authenticated clients are never refused by this.
+   */
+  boolean acceptsHandshake() {
+    return handshaking.size() < limits.maxPendingHandshakes();
+  }
+
   void opened(ClientConnection c) {
+    handshaking.remove(c);
     connections.add(c);
   }
 
   void closed(ClientConnection c) {
+    handshaking.remove(c);
     connections.remove(c);
   }
 
@@ -276,6 +293,14 @@ final class ProtocolServer {
         .put("recommendedNextStep", "update_auth_credentials"), retryable, retryAfterMs);
   }
 
+  /**
+   * How OpenClaw clients name the workspace's DM scope: {@code global} when every direct message
+   * shares the main session ({@code dmScope: main}), {@code per-sender} otherwise.
+   */
+  static String clientScope(WorkspaceConfig ws) {
+    return "main".equals(ws.session().dmScope()) ? "global" : "per-sender";
+  }
+
   JsonObject helloOk(ClientConnection c, String authMethod) {
     String defaultAgent = workspace.defaultAgent().id();
     String mainKey = workspace.session().mainKey();
@@ -293,7 +318,8 @@ final class ProtocolServer {
             .put("uptimeMs", uptimeMs())
             .put("authMode", "token")
             .put("sessionDefaults", new JsonObject().put("defaultAgentId", defaultAgent).put("mainKey", mainKey)
-                .put("mainSessionKey", "agent:" + defaultAgent + ":" + mainKey).put("scope", "per-sender")
+                .put("mainSessionKey", "agent:" + defaultAgent + ":" + mainKey).put("scope", clientScope(workspace))
+                // every agent has a provider: the built-in echo model when none is configured
                 .put("modelConfigured", true)))
         .put("auth", new JsonObject().put("role", "operator").put("scopes", new JsonArray(List.copyOf(c.scopes)))
             .put("method", authMethod))

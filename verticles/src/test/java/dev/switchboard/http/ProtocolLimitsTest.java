@@ -1,13 +1,23 @@
 package dev.switchboard.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.switchboard.support.ProtocolClient;
 import dev.switchboard.support.TestGateway;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.UpgradeRejectedException;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetSocket;
 import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ProtocolLimitsTest {
   static final int MAX_PAYLOAD = 128 * 1024;
   static final int PRE_AUTH_MAX = 64 * 1024;
+  static final int MAX_PENDING = 4;
   static Vertx vertx;
   static TestGateway gateway;
   static int port;
@@ -36,7 +47,7 @@ class ProtocolLimitsTest {
     gateway = TestGateway.standalone(root).workspace("main", TestGateway.echoWorkspace());
     vertx = gateway.vertx();
     gateway.start(gateway.gatewayJson().put("websocket", new JsonObject().put("maxPayloadBytes", MAX_PAYLOAD)
-        .put("handshakeTimeoutMs", 3000).put("tickIntervalMs", 200)));
+        .put("handshakeTimeoutMs", 3000).put("tickIntervalMs", 200).put("maxPendingHandshakes", MAX_PENDING)));
     port = gateway.port("main");
   }
 
@@ -125,6 +136,44 @@ class ProtocolLimitsTest {
   }
 
   @Test
+  @DisplayName("an unauthenticated socket cannot make the server buffer a large frame: past 64 KiB it is closed with 1009")
+  void preAuthBytesAreBounded() throws Exception {
+    // a frame declared within maxPayloadBytes but over the pre-auth limit, never finished: the
+    // decoder alone would wait for the rest (until the handshake timeout, 1008) holding what came
+    assertThat(rawPreAuthFrame(MAX_PAYLOAD - 1024, 100 * 1024)).isEqualTo((short) 1009);
+  }
+
+  @Test
+  @DisplayName("sockets still authenticating are capped: the next upgrade gets 503, authenticated clients are unaffected")
+  void pendingHandshakesAreCapped() {
+    // sockets of earlier tests are gone once the server has seen them close
+    awaitHandshaking(0);
+    List<ProtocolClient> pending = new ArrayList<>();
+    try {
+      for (int i = 0; i < MAX_PENDING; i++) {
+        pending.add(ProtocolClient.open(vertx, port));
+      }
+      WebSocketClient ws = vertx.createWebSocketClient();
+      try {
+        Throwable refused = catchThrowable(() -> ws.connect(port, "127.0.0.1", "/").await(10, TimeUnit.SECONDS));
+        assertThat(refused).isInstanceOf(UpgradeRejectedException.class);
+        assertThat(((UpgradeRejectedException) refused).getStatus()).isEqualTo(503);
+      } finally {
+        ws.close();
+      }
+      // one of them authenticates, which frees its place for a newcomer
+      JsonObject res = pending.get(0).request("connect", ProtocolClient.connectParams(TestGateway.TOKEN,
+          ProtocolClient.ALL_SCOPES));
+      assertThat(res.getBoolean("ok")).isTrue();
+      try (ProtocolClient late = ProtocolClient.connect(vertx, port, TestGateway.TOKEN)) {
+        assertThat(late.call("health", new JsonObject()).getBoolean("ok")).isTrue();
+      }
+    } finally {
+      pending.forEach(ProtocolClient::close);
+    }
+  }
+
+  @Test
   @DisplayName("a socket that never sends connect is closed with 1008 after handshakeTimeoutMs")
   void handshakeTimeout() {
     try (ProtocolClient c = ProtocolClient.open(vertx, port)) {
@@ -167,6 +216,78 @@ class ProtocolLimitsTest {
       healthy.awaitFrame(f -> "tick".equals(f.getString("event")) && f.getLong("seq") >= seqs.size() + 2,
           ProtocolClient.WAIT);
       assertThat(c.frames(f -> "tick".equals(f.getString("event")))).isEmpty();
+    }
+  }
+
+  /** Waits until the server counts {@code n} sockets that have not authenticated (status.websocket.handshaking). */
+  void awaitHandshaking(int n) {
+    long deadline = System.nanoTime() + ProtocolClient.WAIT.toNanos();
+    int seen;
+    while ((seen = healthy.call("status", new JsonObject()).getJsonObject("websocket").getInteger("handshaking")) != n) {
+      assertThat(System.nanoTime()).as("handshaking sockets: " + seen).isLessThan(deadline);
+      healthy.call("health", new JsonObject()); // a round trip, not a sleep, between looks
+    }
+  }
+
+  /**
+   * Opens a raw socket, upgrades it, then sends the header of a masked text frame of {@code declared}
+   * bytes and only {@code sent} bytes of its payload; returns the close code the server sends (-1
+   * when the socket closed without one).
+   */
+  static short rawPreAuthFrame(int declared, int sent) throws Exception {
+    NetClient net = vertx.createNetClient();
+    try {
+      NetSocket socket = net.connect(port, "127.0.0.1").await(10, TimeUnit.SECONDS);
+      CompletableFuture<Void> upgraded = new CompletableFuture<>();
+      CompletableFuture<Short> closed = new CompletableFuture<>();
+      Buffer in = Buffer.buffer();
+      int[] pos = {-1};
+      socket.handler(b -> {
+        in.appendBuffer(b);
+        if (pos[0] < 0) {
+          int end = in.toString(StandardCharsets.ISO_8859_1).indexOf("\r\n\r\n");
+          if (end < 0) {
+            return;
+          }
+          if (!in.toString(StandardCharsets.ISO_8859_1).startsWith("HTTP/1.1 101")) {
+            upgraded.completeExceptionally(new AssertionError("upgrade refused: " + in));
+            return;
+          }
+          pos[0] = end + 4;
+          upgraded.complete(null);
+        }
+        // server frames are unmasked: opcode, length (7, 16 or 64 bit), payload
+        while (in.length() - pos[0] >= 2) {
+          int opcode = in.getByte(pos[0]) & 0x0f;
+          int len = in.getByte(pos[0] + 1) & 0x7f;
+          int header = 2;
+          if (len == 126) {
+            len = in.getUnsignedShort(pos[0] + 2);
+            header = 4;
+          } else if (len == 127) {
+            len = (int) in.getLong(pos[0] + 2);
+            header = 10;
+          }
+          if (in.length() - pos[0] < header + len) {
+            return;
+          }
+          if (opcode == 8) {
+            closed.complete(len >= 2 ? in.getShort(pos[0] + header) : (short) 1005);
+          }
+          pos[0] += header + len;
+        }
+      });
+      socket.closeHandler(v -> closed.complete((short) -1));
+      socket.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      upgraded.get(10, TimeUnit.SECONDS);
+      // FIN + text, masked with a zero key (legal; the payload stays as written), 64-bit length
+      Buffer frame = Buffer.buffer().appendByte((byte) 0x81).appendByte((byte) (0x80 | 127)).appendLong(declared)
+          .appendInt(0).appendBytes(new byte[sent]);
+      socket.write(frame);
+      return closed.get(ProtocolClient.WAIT.toSeconds(), TimeUnit.SECONDS);
+    } finally {
+      net.close();
     }
   }
 
