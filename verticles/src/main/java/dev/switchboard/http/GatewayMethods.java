@@ -101,7 +101,8 @@ final class GatewayMethods {
           .put("lanes", all.resultAt(2))
           .put("delivery", all.resultAt(3))
           .put("usage", usageView.getJsonObject("usage"))
-          .put("channelSummary", all.resultAt(5))
+          .put("channelSummary", summaryLines(all.resultAt(5)))
+          .put("channels", all.resultAt(5))
           .put("queuedSystemEvents", new JsonArray());
     });
   }
@@ -124,6 +125,27 @@ final class GatewayMethods {
       });
       return out;
     });
+  }
+
+  /**
+   * One line per channel account, as OpenClaw's TUI prints {@code channelSummary}: e.g.
+   * {@code telegram/main (@helper_bot): conflict - Conflict: terminated by other getUpdates request}.
+   */
+  static JsonArray summaryLines(JsonArray channels) {
+    JsonArray lines = new JsonArray();
+    for (Object o : channels) {
+      JsonObject c = (JsonObject) o;
+      StringBuilder line = new StringBuilder().append(c.getString("channel")).append('/').append(c.getString("accountId"));
+      if (c.getString("bot") != null) {
+        line.append(" (@").append(c.getString("bot")).append(')');
+      }
+      line.append(": ").append(c.getString("state", "unknown"));
+      if (c.getString("detail") != null) {
+        line.append(" - ").append(c.getString("detail"));
+      }
+      lines.add(line.toString());
+    }
+    return lines;
   }
 
   private static JsonObject models(WorkspaceConfig ws) {
@@ -172,6 +194,6 @@ final class GatewayMethods {
     JsonArray list = new JsonArray();
     ws.agents().forEach(a -> list.add(new JsonObject().put("id", a.id()).put("name", a.name())));
     return new JsonObject().put("defaultId", ws.defaultAgent().id()).put("mainKey", ws.session().mainKey())
-        .put("scope", "per-sender").put("agents", list);
+        .put("scope", ProtocolServer.clientScope(ws)).put("agents", list);
   }
 }

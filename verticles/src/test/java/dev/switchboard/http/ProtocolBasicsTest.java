@@ -36,7 +36,12 @@ class ProtocolBasicsTest {
 
   @BeforeAll
   static void start(@TempDir Path root) {
-    gateway = TestGateway.standalone(root).workspace("main", TestGateway.echoWorkspace()).start();
+    JsonObject shared = TestGateway.echoWorkspace().put("session", new JsonObject().put("dmScope", "main")
+        .put("mainKey", "lobby"));
+    shared.getJsonArray("agents").add(new JsonObject().put("id", "helper").put("name", "Helper").put("default", true));
+    shared.getJsonArray("agents").getJsonObject(0).remove("default");
+    gateway = TestGateway.standalone(root).workspace("main", TestGateway.echoWorkspace())
+        .workspace("shared", shared).start();
     vertx = gateway.vertx();
     port = gateway.port("main");
   }
@@ -110,6 +115,16 @@ class ProtocolBasicsTest {
       assertThat(snapshot.getJsonObject("sessionDefaults")).isEqualTo(new JsonObject().put("defaultAgentId", "main")
           .put("mainKey", "main").put("mainSessionKey", "agent:main:main").put("scope", "per-sender")
           .put("modelConfigured", true));
+      // the defaults are the workspace's own: one that merges every DM into its main session is "global"
+      try (ProtocolClient other = gateway.client("shared")) {
+        assertThat(other.hello().getJsonObject("snapshot").getJsonObject("sessionDefaults"))
+            .isEqualTo(new JsonObject().put("defaultAgentId", "helper").put("mainKey", "lobby")
+                .put("mainSessionKey", "agent:helper:lobby").put("scope", "global").put("modelConfigured", true));
+        assertThat(other.call("agents.list", new JsonObject())).isEqualTo(new JsonObject().put("defaultId", "helper")
+            .put("mainKey", "lobby").put("scope", "global").put("agents", new JsonArray()
+                .add(new JsonObject().put("id", "main").put("name", "main"))
+                .add(new JsonObject().put("id", "helper").put("name", "Helper"))));
+      }
       assertThat(hello.getJsonObject("auth").getString("role")).isEqualTo("operator");
       assertThat(hello.getJsonObject("auth").getString("method")).isEqualTo("token");
       assertThat(hello.getJsonObject("auth").containsKey("deviceToken")).isFalse();

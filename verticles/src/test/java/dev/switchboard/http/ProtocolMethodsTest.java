@@ -67,7 +67,11 @@ class ProtocolMethodsTest {
     JsonObject strict = new JsonObject().put("port", 0)
         .put("agents", new JsonArray().add(new JsonObject().put("id", "main").put("model", slowModel)))
         .put("limits", new JsonObject().put("turnTimeoutMs", 1000));
-    gateway = TestGateway.standalone(root).workspace("main", main).workspace("strict", strict).start();
+    JsonObject busy = new JsonObject().put("port", 0)
+        .put("agents", new JsonArray().add(new JsonObject().put("id", "main").put("model", slowModel)))
+        .put("limits", new JsonObject().put("maxQueuedPerSession", 1));
+    gateway = TestGateway.standalone(root).workspace("main", main).workspace("strict", strict)
+        .workspace("busy", busy).start();
     vertx = gateway.vertx();
     port = gateway.port("main");
   }
@@ -385,6 +389,31 @@ class ProtocolMethodsTest {
     client.awaitChatEnd(send(client, key, "next"));
     assertThat(client.events("chat", runId).stream().filter(p -> !p.getString("state").equals("delta"))).hasSize(1);
     assertThat(client.call("agent.wait", new JsonObject().put("runId", runId)).getString("status")).isEqualTo("timeout");
+  }
+
+  @Test
+  @DisplayName("chat.send into a full session queue answers UNAVAILABLE, retryable, with retryAfterMs; nothing is lost")
+  void fullQueueIsUnavailable() {
+    try (ProtocolClient c = ProtocolClient.connect(vertx, gateway.port("busy"), TestGateway.TOKEN)) {
+      String running = send(c, "main", "one two three four five six seven eight nine ten eleven twelve thirteen");
+      c.awaitEvent("chat", p -> running.equals(p.getString("runId")) && p.getString("state").equals("delta"));
+      String queued = send(c, "main", "queued [in:Q1]");
+      JsonObject refused = c.request("chat.send", new JsonObject().put("sessionKey", "main")
+          .put("message", "one too many").put("idempotencyKey", UUID.randomUUID().toString()));
+      assertThat(refused.getBoolean("ok")).isFalse();
+      JsonObject err = refused.getJsonObject("error");
+      assertThat(err.getString("code")).isEqualTo("UNAVAILABLE");
+      assertThat(err.getString("message")).contains("queue is full");
+      assertThat(err.getBoolean("retryable")).isTrue();
+      assertThat(err.getLong("retryAfterMs")).isEqualTo(1000L);
+      // the running and the queued message are both answered; the refused one never runs
+      c.call("chat.abort", new JsonObject().put("sessionKey", "main").put("runId", running));
+      assertThat(c.awaitChatEnd(running).getString("state")).isEqualTo("aborted");
+      assertThat(text(c.awaitChatEnd(queued).getJsonObject("message"))).isEqualTo("echo: queued [in:Q1]");
+      JsonObject history = c.call("chat.history", new JsonObject().put("sessionKey", "main"));
+      assertThat(texts(history)).noneMatch(t -> t.contains("one too many"));
+      FrameGuard.assertWellFormed(c.frames(f -> true));
+    }
   }
 
   @Test
