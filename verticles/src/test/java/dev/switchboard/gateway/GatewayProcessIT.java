@@ -60,7 +60,15 @@ class GatewayProcessIT {
       var page = web.get(mainPort, "127.0.0.1", "/").send().await(10, TimeUnit.SECONDS);
       assertThat(page.statusCode()).isEqualTo(200);
       assertThat(page.bodyAsString()).contains("<title>Switchboard webchat</title>");
-      assertThat(web.get(teamPort, "127.0.0.1", "/ready").send().await(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+      for (int port : new int[] {mainPort, teamPort}) {
+        var health = web.get(port, "127.0.0.1", "/health").send().await(10, TimeUnit.SECONDS);
+        assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(health.bodyAsJsonObject().getString("status")).isEqualTo("ok");
+        var ready = web.get(port, "127.0.0.1", "/ready").send().await(10, TimeUnit.SECONDS);
+        assertThat(ready.statusCode()).isEqualTo(200);
+        assertThat(ready.bodyAsJsonObject().getJsonObject("workspaces"))
+            .isEqualTo(new JsonObject().put("main", "ready").put("team", "ready"));
+      }
       web.close();
 
       try (ProtocolClient main = ProtocolClient.connect(vertx, mainPort, token);

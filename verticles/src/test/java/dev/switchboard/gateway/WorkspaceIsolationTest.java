@@ -10,7 +10,9 @@ import dev.switchboard.support.TestGateway;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.WebClient;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -56,6 +58,34 @@ class WorkspaceIsolationTest {
           .getValue("session")).isNull();
       // team's clients never saw main's chat events
       assertThat(team.frames(f -> "chat".equals(f.getString("event")))).isEmpty();
+      // main's session, by id or by key, resolves to nothing through team
+      String mainSessionId = main.call("sessions.describe", new JsonObject().put("key", "agent:main:private-plans"))
+          .getJsonObject("session").getString("sessionId");
+      assertThat(main.call("sessions.resolve", new JsonObject().put("sessionId", mainSessionId)).getBoolean("ok"))
+          .isTrue();
+      assertThat(team.call("sessions.resolve", new JsonObject().put("sessionId", mainSessionId)))
+          .isEqualTo(new JsonObject().put("ok", false));
+      assertThat(team.call("sessions.resolve", new JsonObject().put("key", "agent:main:private-plans")))
+          .isEqualTo(new JsonObject().put("ok", false));
+      // a team client subscribed to the same key hears team's own turn there, never main's
+      team.call("sessions.messages.subscribe", new JsonObject().put("key", "agent:main:private-plans"));
+      main.chat("agent:main:private-plans", "the second secret is 43 [in:S2]");
+      team.chat("agent:main:private-plans", "team's own words [in:S3]");
+      List<String> heard = team.frames(f -> "session.message".equals(f.getString("event"))).stream()
+          .map(f -> f.getJsonObject("payload").encode()).toList();
+      assertThat(heard).anyMatch(m -> m.contains("[in:S3]"));
+      assertThat(heard).noneMatch(m -> m.contains("secret"));
+
+      // REST with the same token: team's port lists and inspects only team's own session
+      WebClient web = WebClient.create(vertx);
+      try {
+        assertThat(rest(web, gw.port("main"), "/api/sessions")).contains("the second secret is 43");
+        assertThat(rest(web, gw.port("team"), "/api/sessions")).contains("team's own words").doesNotContain("secret");
+        assertThat(rest(web, gw.port("team"), "/api/sessions/agent:main:private-plans/context"))
+            .contains("team's own words").doesNotContain("secret");
+      } finally {
+        web.close();
+      }
 
       // memory engine: written in main, searched in team
       JsonObject written = vertx.eventBus().<JsonObject>request("ws.main." + MemoryAddresses.WRITE,
@@ -71,12 +101,21 @@ class WorkspaceIsolationTest {
 
       // database: each workspace has its own schema
       assertThat(count(db, db.workspaceSchema("main"), "sessions")).isEqualTo(1);
-      assertThat(count(db, db.workspaceSchema("team"), "sessions")).isZero();
-      assertThat(count(db, db.workspaceSchema("team"), "session_events")).isZero();
+      // team's one session is its own turn above; none of main's words are in team's tables
+      assertThat(count(db, db.workspaceSchema("team"), "sessions")).isEqualTo(1);
+      assertThat(count(db, db.workspaceSchema("team"), "session_events WHERE payload LIKE '%secret%'")).isZero();
+      assertThat(count(db, db.workspaceSchema("team"), "session_events WHERE payload LIKE '%[in:S3]%'")).isPositive();
       assertThat(count(db, db.workspaceSchema("team"), "memory_entries")).isZero();
     } finally {
       TestDatabases.dropSchemas(db);
     }
+  }
+
+  static String rest(WebClient web, int port, String path) throws Exception {
+    var res = web.get(port, "127.0.0.1", path).putHeader("Authorization", "Bearer " + TestGateway.TOKEN)
+        .send().await(10, TimeUnit.SECONDS);
+    assertThat(res.statusCode()).as(path).isEqualTo(200);
+    return res.bodyAsString();
   }
 
   static long count(DatabaseConfig db, String schema, String table) {
