@@ -291,7 +291,7 @@ final class AgentLoop {
     long timeout = agent.loop().toolTimeoutMs();
     long timer = vertx.setTimer(timeout, t -> bounded.tryFail(new ToolError("the tool did not answer within "
         + timeout + " ms")));
-    signal.onAbort(() -> bounded.tryFail(new AbortSignal.Aborted(signal.reason())));
+    AbortSignal.Registration onAbort = signal.onAbort(() -> bounded.tryFail(new AbortSignal.Aborted(signal.reason())));
     answer.onComplete(ar -> {
       if (ar.succeeded()) {
         bounded.tryComplete(ar.result());
@@ -300,7 +300,10 @@ final class AgentLoop {
       }
     });
     return bounded.future()
-        .onComplete(x -> vertx.cancelTimer(timer))
+        .onComplete(x -> {
+          vertx.cancelTimer(timer);
+          onAbort.remove();
+        })
         .map(text -> new Result(text == null ? "" : text, false))
         .recover(err -> {
           if (err instanceof AbortSignal.Aborted) {

@@ -201,11 +201,11 @@ final class ModelFailover {
       }
       Promise<Void> p = Promise.promise();
       long timer = vertx.setTimer(ms, t -> p.tryComplete());
-      signal.onAbort(() -> {
+      AbortSignal.Registration onAbort = signal.onAbort(() -> {
         vertx.cancelTimer(timer);
         p.tryFail(new AbortSignal.Aborted(signal.reason()));
       });
-      return p.future();
+      return p.future().onComplete(x -> onAbort.remove());
     }
   }
 

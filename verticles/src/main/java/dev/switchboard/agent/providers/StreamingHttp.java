@@ -83,7 +83,7 @@ final class StreamingHttp {
       overallTimer = vertx.setTimer(model.timeoutMs(), t -> fail(failure(FailureKind.TIMEOUT,
           "no complete answer within " + model.timeoutMs() + " ms (timeoutMs)")));
       armIdle();
-      signal.onAbort(() -> fail(new AbortSignal.Aborted(signal.reason())));
+      AbortSignal.Registration onAbort = signal.onAbort(() -> fail(new AbortSignal.Aborted(signal.reason())));
       RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(url)
           .setHeaders(headers).setFollowRedirects(false)
           .setConnectTimeout(Math.min(model.timeoutMs(), MAX_CONNECT_TIMEOUT_MS));
@@ -101,6 +101,7 @@ final class StreamingHttp {
       return done.future().onComplete(x -> {
         vertx.cancelTimer(overallTimer);
         vertx.cancelTimer(idleTimer);
+        onAbort.remove();
       });
     }
 
