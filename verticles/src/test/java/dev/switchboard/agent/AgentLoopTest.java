@@ -172,8 +172,18 @@ class AgentLoopTest {
         + " unicode é", "beta");
     assertThat(r.calls).extracting(TurnListener.ToolCallEvent::toolCallId).doesNotHaveDuplicates();
     assertThat(r.results).hasSize(2).allSatisfy(x -> assertThat(x.isError()).isFalse());
-    // the arguments really came in many pieces
-    assertThat(first.length() / ScriptedOpenAiServer.ARG_PIECE).isGreaterThan(10);
+    // what the stand-in put on the wire: each call in many delta frames, whose fragments are the arguments
+    List<ScriptedModelServer.StreamedCall> streamed = openai.streamedCalls();
+    assertThat(streamed).extracting(ScriptedModelServer.StreamedCall::request).containsExactly(0, 0);
+    assertThat(streamed).allSatisfy(c -> assertThat(c.frames()).isGreaterThan(10));
+    assertThat(streamed).extracting(ScriptedModelServer.StreamedCall::arguments).containsExactly(first, second);
+    // reassembled by the gateway to the very same text: it goes back to the model unchanged
+    JsonArray sentBack = openai.requests().get(1).body().getJsonArray("messages").stream()
+        .map(JsonObject.class::cast).filter(m -> m.containsKey("tool_calls")).findFirst().orElseThrow()
+        .getJsonArray("tool_calls");
+    assertThat(sentBack.stream().map(c -> ((JsonObject) c).getJsonObject("function").getString("arguments")))
+        .containsExactly(first, second);
+    assertThat(r.calls.get(0).arguments()).isEqualTo(new JsonObject(first));
     assertThat(r.outcome.text()).contains("Saved note").contains("Saved preference");
   }
 
@@ -266,14 +276,17 @@ class AgentLoopTest {
   }
 
   @Test
-  @DisplayName("a short Retry-After is honoured by waiting, then the same key succeeds")
+  @DisplayName("a short Retry-After is honoured by waiting at least that long (not the shorter backoff), then the same key succeeds")
   void shortRetryAfterIsHonoured() throws Exception {
-    openai.enqueue(ScriptedOpenAiServer.rateLimited("0.05"));
-    withModel(openaiModel(openai, "key-a"));
+    openai.enqueue(ScriptedOpenAiServer.rateLimited("0.6")); // 600 ms; the backoff is 1-5 ms
+    withModel(openaiModel(openai, "key-a").put("retry", fastRetry(2).put("maxRetryAfterMs", 5_000)));
     AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"), "hi [in:R2]");
 
     assertThat(r.outcome.text()).isEqualTo("<<R2>> ok <<end-R2>>");
-    assertThat(openai.requests()).extracting(Recorded::apiKey).containsExactly("key-a", "key-a");
+    List<Recorded> requests = openai.requests();
+    assertThat(requests).extracting(Recorded::apiKey).containsExactly("key-a", "key-a");
+    assertThat(Duration.ofNanos(requests.get(1).receivedNanos() - requests.get(0).receivedNanos()))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(600));
   }
 
   // ---- timeouts ------------------------------------------------------------------------------
@@ -341,6 +354,20 @@ class AgentLoopTest {
     assertThat(r.failure.kind()).isEqualTo(FailureKind.REFUSAL);
     assertThat(r.failure.kind().protocolKind()).isEqualTo("refusal");
     assertThat(anthropic.requests()).isEmpty();
+  }
+
+  @Test
+  @DisplayName("model calls, a backoff delay and tool calls each stop listening for an abort when they finish")
+  void finishedStepsLeaveNoAbortListeners() throws Exception {
+    openai.enqueue(ScriptedOpenAiServer.serverError());
+    withModel(openaiModel(openai, "key-a"));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"),
+        "[call:memory_search:{\"query\":\"a\"}] [call:memory_search:{\"query\":\"b\"}] [in:AB1]");
+
+    assertThat(r.failure).isNull();
+    assertThat(openai.requests()).hasSize(3); // the 500, its retry after a backoff, the answer
+    assertThat(r.results).hasSize(2);
+    assertThat(r.signal.listenerCount()).isZero();
   }
 
   // ---- bounds --------------------------------------------------------------------------------
