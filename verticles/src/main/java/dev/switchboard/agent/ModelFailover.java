@@ -11,15 +11,18 @@ import io.vertx.core.json.JsonObject;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One model call made resilient. Tries the agent's model, then each fallback in order; for each:
  * <ul>
- *   <li>rate limit: the key rests (the provider's {@code Retry-After}, else {@code keyCooldownMs}) and
- *       the call moves at once to another key of the same model; with none left it waits for
- *       {@code Retry-After} (or backoff) when that is at most {@code maxRetryAfterMs}, else moves on;</li>
+ *   <li>rate limit: the key rests, also when it is the model's only one, so later calls and turns
+ *       leave it alone too (the provider's {@code Retry-After}; without one {@code keyCooldownMs}
+ *       when there are other keys, else the backoff). The call moves at once to another key of the
+ *       same model; with none left it waits for the first key to come back when that is at most
+ *       {@code maxRetryAfterMs} (a retry), else moves on;</li>
  *   <li>auth or billing refusal: the key rests for an hour; another key is tried, else the next model;</li>
  *   <li>overload, 5xx, timeouts, broken or malformed streams: retried after backoff (doubling, with
  *       jitter, honouring {@code Retry-After}) up to {@code maxRetries}, then the next model;</li>
@@ -40,10 +43,17 @@ final class ModelFailover {
   private final Vertx vertx;
   private final ModelProviders providers;
   private final KeyRing keys = new KeyRing();
+  /** Milliseconds on a monotonic clock: key rests must agree with Vert.x timers, which never fire early. */
+  private final LongSupplier clock;
 
   ModelFailover(Vertx vertx, ModelProviders providers) {
+    this(vertx, providers, () -> System.nanoTime() / 1_000_000);
+  }
+
+  ModelFailover(Vertx vertx, ModelProviders providers, LongSupplier clock) {
     this.vertx = vertx;
     this.providers = providers;
+    this.clock = clock;
   }
 
   Future<ModelReply> call(ModelConfig primary, ModelCall call, Consumer<String> onText, Attempts attempts,
@@ -88,7 +98,7 @@ final class ModelFailover {
       int keyIndex = -1;
       Secret key = null;
       if (!m.apiKeys().isEmpty()) {
-        long now = System.currentTimeMillis();
+        long now = clock.getAsLong();
         keyIndex = keys.pick(m, now);
         if (keyIndex < 0) {
           long wait = keys.nextAvailableIn(m, now);
@@ -121,25 +131,25 @@ final class ModelFailover {
       ModelFailure f = err instanceof ModelFailure mf ? mf
           : ModelFailure.of(FailureKind.UNKNOWN, m.label() + " failed: " + err, m.provider(), m.model());
       record(m, f, keyIndex);
-      long now = System.currentTimeMillis();
+      long now = clock.getAsLong();
       String keyName = keyIndex < 0 ? "" : " with " + KeyRing.describe(m, keyIndex);
       switch (f.kind()) {
         case CONTEXT_OVERFLOW, REFUSAL -> {
           return Future.failedFuture(withAttempts(f));
         }
         case RATE_LIMIT -> {
-          if (keyIndex >= 0 && m.apiKeys().size() > 1) {
-            // at least a second: a key just told to slow down is never hammered again at once
-            long rest = Math.max(MIN_KEY_REST_MS, f.retryAfterMs() >= 0 ? f.retryAfterMs() : m.retry().keyCooldownMs());
-            keys.cooldown(m, keyIndex, now + rest);
-            if (keys.anyAvailable(m, now)) {
-              LOG.warn("{} rate-limited{}; the key rests {} ms, trying the next key", m.label(), keyName, rest);
-              return attempt(i, retries);
-            }
+          if (keyIndex < 0) {
+            // no key to rest (a local server): wait as asked, or back off
+            return retryOrMoveOn(i, retries, f, f.retryAfterMs() >= 0 ? f.retryAfterMs() : backoff(m, retries),
+                keyName);
           }
-          long wait = keyIndex >= 0 && m.apiKeys().size() > 1 ? keys.nextAvailableIn(m, now)
-              : f.retryAfterMs() >= 0 ? f.retryAfterMs() : backoff(m, retries);
-          return retryOrMoveOn(i, retries, f, wait, keyName);
+          long rest = keyRest(m, f, retries);
+          keys.cooldown(m, keyIndex, now + rest);
+          if (keys.anyAvailable(m, now)) {
+            LOG.warn("{} rate-limited{}; the key rests {} ms, trying the next key", m.label(), keyName, rest);
+            return attempt(i, retries);
+          }
+          return retryOrMoveOn(i, retries, f, keys.nextAvailableIn(m, now), keyName);
         }
         case AUTH, BILLING -> {
           if (keyIndex >= 0) {
@@ -172,6 +182,18 @@ final class ModelFailover {
       }
       LOG.warn("{} failed{} ({}): {}; giving up on this model", m.label(), keyName, f.kind().id(), f.getMessage());
       return candidate(i + 1, f);
+    }
+
+    /**
+     * How long a rate-limited key rests. The provider's {@code Retry-After} when it gave one. Without,
+     * a key with siblings rests {@code keyCooldownMs} (the call goes on with a sibling), while a
+     * model's only key rests for the backoff its retry waits anyway. With siblings at least
+     * {@link #MIN_KEY_REST_MS}, so rotation never comes straight back to a key just told to slow down.
+     */
+    private long keyRest(ModelConfig m, ModelFailure f, int retries) {
+      boolean siblings = m.apiKeys().size() > 1;
+      long rest = f.retryAfterMs() >= 0 ? f.retryAfterMs() : siblings ? m.retry().keyCooldownMs() : backoff(m, retries);
+      return siblings ? Math.max(MIN_KEY_REST_MS, rest) : rest;
     }
 
     private void record(ModelConfig m, ModelFailure f, int keyIndex) {

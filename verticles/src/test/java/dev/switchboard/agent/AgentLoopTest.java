@@ -260,6 +260,40 @@ class AgentLoopTest {
   }
 
   @Test
+  @DisplayName("a model's only key rests after a 429: the next turn goes straight to the fallback instead of asking it again")
+  void singleRateLimitedKeyRestsAcrossTurns() throws Exception {
+    openai.enqueue(ScriptedOpenAiServer.rateLimited("30")); // only the first request; the key would answer after
+    withModel(openaiModel(openai, "key-a").put("fallbacks", new JsonArray().add(anthropicModel(anthropic, "ant-key"))));
+    Session s = harness.session("agent:main:main");
+    AgentHarness.Recording r1 = harness.turn(s, "one [in:SK1]");
+    AgentHarness.Recording r2 = harness.turn(s, "two [in:SK2]");
+
+    assertThat(r1.outcome.provider()).isEqualTo("anthropic");
+    assertThat(r2.outcome.text()).isEqualTo("<<SK2>> ok <<end-SK2>>");
+    assertThat(r2.outcome.provider()).isEqualTo("anthropic");
+    assertThat(openai.requests()).hasSize(1);
+    assertThat(anthropic.requests()).hasSize(2);
+  }
+
+  @Test
+  @DisplayName("a turn that starts while the only key rests for a short Retry-After waits for it, then asks")
+  void nextTurnWaitsForAShortRest() throws Exception {
+    // the first turn gives up after one retry, while the key still rests for 500 ms
+    openai.enqueue(ScriptedOpenAiServer.rateLimited("0.5"), ScriptedOpenAiServer.rateLimited("0.5"));
+    withModel(openaiModel(openai, "key-a").put("retry", fastRetry(1).put("maxRetryAfterMs", 5_000)));
+    Session s = harness.session("agent:main:main");
+    AgentHarness.Recording r1 = harness.turn(s, "one [in:W1]");
+    AgentHarness.Recording r2 = harness.turn(s, "two [in:W2]");
+
+    assertThat(r1.failure.kind()).isEqualTo(FailureKind.RATE_LIMIT);
+    assertThat(r2.outcome.text()).isEqualTo("<<W2>> ok <<end-W2>>");
+    List<Recorded> requests = openai.requests();
+    assertThat(requests).hasSize(3);
+    assertThat(Duration.ofNanos(requests.get(2).receivedNanos() - requests.get(1).receivedNanos()))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(500));
+  }
+
+  @Test
   @DisplayName("every key resting longer than maxRetryAfterMs: the turn fails as rate_limit with the attempts listed")
   void rateLimitWithoutRecourse() throws Exception {
     openai.failKey("key-a", ScriptedOpenAiServer.rateLimited("30"));
