@@ -642,6 +642,34 @@ class AgentLoopTest {
   }
 
   @Test
+  @DisplayName("Anthropic: usage counts cache reads and cache writes apart; each is priced at its own rate")
+  void usageAndCostAnthropic() throws Exception {
+    anthropic.cachedTokens(100).cacheWriteTokens(40);
+    withModel(anthropicModel(anthropic, "ant-key").put("pricing", new JsonObject().put("inputPerMTok", 3.0)
+        .put("outputPerMTok", 15.0).put("cachedInputPerMTok", 0.3).put("cacheWritePerMTok", 3.75)));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"),
+        "[call:memory_search:{\"query\":\"q\"}] [in:PA1]");
+
+    assertThat(r.failure).isNull();
+    assertThat(anthropic.requests()).hasSize(2);
+    ScriptedModelServer.ReportedUsage first = anthropic.reportedUsage(0);
+    ScriptedModelServer.ReportedUsage second = anthropic.reportedUsage(1);
+    long uncached = first.input() + second.input();
+    long output = first.output() + second.output();
+    Usage u = r.outcome.usage();
+    assertThat(u.input()).isEqualTo(uncached + 2 * 100 + 2 * 40); // every prompt token, cache reads and writes added
+    assertThat(u.cached()).isEqualTo(200);
+    assertThat(u.cacheWrite()).isEqualTo(80);
+    assertThat(u.output()).isEqualTo(output);
+    assertThat(u.estimated()).isFalse();
+    double expected = (uncached * 3.0 + 200 * 0.3 + 80 * 3.75 + output * 15.0) / 1_000_000.0;
+    assertThat(r.outcome.costUsd()).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-12));
+    // the usage payload the lane stores in agent_end
+    assertThat(u.toJson()).isEqualTo(new JsonObject().put("input", u.input()).put("output", output)
+        .put("cacheRead", 200L).put("cacheWrite", 80L).put("totalTokens", u.input() + output));
+  }
+
+  @Test
   @DisplayName("without pricing, a remote model's cost is unknown (null), never made up; local servers cost nothing")
   void unknownCost() throws Exception {
     withModel(openaiModel(openai, "key-a"));

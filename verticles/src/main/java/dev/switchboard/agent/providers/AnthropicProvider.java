@@ -242,7 +242,7 @@ public final class AnthropicProvider implements ModelProvider {
           calls.add(ToolCall.parse(b.id, b.name, b.json.toString()));
         }
       }
-      Usage usage = new Usage(inputTokens + cacheRead + cacheWrite, outputTokens, cacheRead);
+      Usage usage = new Usage(inputTokens + cacheRead + cacheWrite, outputTokens, cacheRead, cacheWrite, false);
       String stop = !calls.isEmpty() ? "tool_use" : "max_tokens".equals(stopReason) ? "length" : "stop";
       return new ModelReply(text.toString(), stop, usage, model.provider(), model.model(), calls);
     }
