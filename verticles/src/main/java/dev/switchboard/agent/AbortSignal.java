@@ -83,8 +83,26 @@ public final class AbortSignal {
 
   /** The failure a provider completes with when it stops because of this signal. */
   public static final class Aborted extends RuntimeException {
+    private final String why;
+    private final Usage usage;
+
     public Aborted(String reason) {
+      this(reason, Usage.NONE);
+    }
+
+    private Aborted(String reason, Usage usage) {
       super("aborted: " + reason, null, false, false);
+      this.why = reason;
+      this.usage = usage;
+    }
+
+    /** Tokens the stopped call had used (a stream cut off mid-answer was paid for). */
+    public Usage usage() {
+      return usage;
+    }
+
+    public Aborted withUsage(Usage spent) {
+      return new Aborted(why, spent);
     }
   }
 }

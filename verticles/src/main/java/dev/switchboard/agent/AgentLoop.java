@@ -160,12 +160,26 @@ final class AgentLoop {
     return failover.call(agent.model(), call, chunk -> {
       attemptText += chunk;
       emitText();
-    }, (model, attempt) -> {
-      if (!attemptText.isEmpty()) {
-        attemptText = ""; // a failed attempt's partial answer is taken back
-        emitText();
+    }, new ModelFailover.Attempts() {
+      @Override
+      public void starting(ModelConfig model, int attempt) {
+        if (!attemptText.isEmpty()) {
+          attemptText = ""; // a failed attempt's partial answer is taken back
+          emitText();
+        }
+      }
+
+      @Override
+      public void spent(ModelConfig model, Usage used) {
+        // a failed attempt that streamed was paid for: the turn's totals include it
+        count(model, used);
       }
     }, signal);
+  }
+
+  private void count(ModelConfig model, Usage used) {
+    usage = usage.plus(used);
+    costUsd = Costs.add(costUsd, Costs.estimate(model, used));
   }
 
   /** On a context overflow: ask the memory engine to compact the session once, rebuild, retry once. */
@@ -199,8 +213,7 @@ final class AgentLoop {
 
   private Future<TurnOutcome> afterReply(ModelReply reply, int n) {
     steps++;
-    usage = usage.plus(reply.usage());
-    costUsd = Costs.add(costUsd, Costs.estimate(answering(reply), reply.usage()));
+    count(answering(reply), reply.usage());
     committed = join(committed, reply.text());
     attemptText = "";
     emitText();

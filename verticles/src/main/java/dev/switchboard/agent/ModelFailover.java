@@ -29,15 +29,21 @@ import org.slf4j.LoggerFactory;
  *   <li>a rejected request (400/404): the next model;</li>
  *   <li>context overflow and refusals are not retried here: the loop decides (compaction, or the end).</li>
  * </ul>
- * Every failed attempt is logged with the key's origin, never its value.
+ * Every failed attempt is logged with the key's origin, never its value; the tokens it used before it
+ * failed are reported to the caller ({@link Attempts#spent}), so the turn accounts for them.
  */
 final class ModelFailover {
   private static final Logger LOG = LoggerFactory.getLogger(ModelFailover.class);
   static final long MIN_KEY_REST_MS = 1_000;
 
-  /** Told before every attempt, so a partly streamed answer from a failed attempt can be taken back. */
+  /** Told about every attempt: before it starts, and what a failed one used. */
   interface Attempts {
+    /** Before an attempt, so a partly streamed answer from a failed attempt can be taken back. */
     void starting(ModelConfig model, int attempt);
+
+    /** A failed attempt of {@code model} used these tokens (it streamed before it failed, or was aborted). */
+    default void spent(ModelConfig model, Usage usage) {
+    }
   }
 
   private final Vertx vertx;
@@ -124,6 +130,11 @@ final class ModelFailover {
     }
 
     private Future<ModelReply> afterFailure(int i, int retries, int keyIndex, Throwable err) {
+      Usage spent = err instanceof ModelFailure mf ? mf.usage()
+          : err instanceof AbortSignal.Aborted a ? a.usage() : Usage.NONE;
+      if (!spent.isEmpty()) {
+        attempts.spent(chain.get(i), spent);
+      }
       if (err instanceof AbortSignal.Aborted || signal.aborted()) {
         return Future.failedFuture(err instanceof AbortSignal.Aborted ? err : new AbortSignal.Aborted(signal.reason()));
       }

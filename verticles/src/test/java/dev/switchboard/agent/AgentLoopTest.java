@@ -323,6 +323,118 @@ class AgentLoopTest {
         .isGreaterThanOrEqualTo(Duration.ofMillis(600));
   }
 
+  // ---- Anthropic faults ----------------------------------------------------------------------
+
+  @Test
+  @DisplayName("Anthropic 429 with a long Retry-After: rate_limit, not retried, the detail names the status, type and wait")
+  void anthropicRateLimitLong() throws Exception {
+    anthropic.enqueue(ScriptedAnthropicServer.rateLimited("30"));
+    withModel(anthropicModel(anthropic, "ant-key"));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"), "hi [in:AR1]");
+
+    assertThat(r.failure.kind()).isEqualTo(FailureKind.RATE_LIMIT);
+    assertThat(r.failure.kind().protocolKind()).isEqualTo("rate_limit");
+    JsonObject detail = r.failure.detail();
+    assertThat(detail.getInteger("httpStatus")).isEqualTo(429);
+    assertThat(detail.getString("providerErrorType")).isEqualTo("rate_limit_error");
+    assertThat(detail.getLong("retryAfterMs")).isEqualTo(30_000L);
+    assertThat(anthropic.requests()).hasSize(1);
+    assertThat(r.failure.usage()).isEqualTo(Usage.NONE); // refused before answering: nothing used
+  }
+
+  @Test
+  @DisplayName("Anthropic 429 with a short Retry-After: the call waits at least that long, then the same key answers")
+  void anthropicRateLimitShort() throws Exception {
+    anthropic.enqueue(ScriptedAnthropicServer.rateLimited("0.5"));
+    withModel(anthropicModel(anthropic, "ant-key").put("retry", fastRetry(2).put("maxRetryAfterMs", 5_000)));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"), "hi [in:AR2]");
+
+    assertThat(r.outcome.text()).isEqualTo("<<AR2>> ok <<end-AR2>>");
+    List<Recorded> requests = anthropic.requests();
+    assertThat(requests).extracting(Recorded::apiKey).containsExactly("ant-key", "ant-key");
+    assertThat(Duration.ofNanos(requests.get(1).receivedNanos() - requests.get(0).receivedNanos()))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(500));
+  }
+
+  @Test
+  @DisplayName("Anthropic 529 overloaded is retried; when it persists past the retries the turn fails as overloaded")
+  void anthropicOverloaded() throws Exception {
+    anthropic.enqueue(ScriptedAnthropicServer.overloaded(), ScriptedAnthropicServer.overloaded(),
+        ScriptedAnthropicServer.overloaded());
+    withModel(anthropicModel(anthropic, "ant-key").put("retry", fastRetry(1)));
+    Session s = harness.session("agent:main:main");
+    AgentHarness.Recording failed = harness.turn(s, "one [in:AO1]"); // 529, retry, 529: given up
+    AgentHarness.Recording answered = harness.turn(s, "two [in:AO2]"); // 529, retry answers
+
+    assertThat(failed.failure.kind()).isEqualTo(FailureKind.OVERLOADED);
+    assertThat(failed.failure.kind().protocolKind()).isEqualTo("rate_limit");
+    assertThat(failed.failure.detail().getInteger("httpStatus")).isEqualTo(529);
+    assertThat(failed.failure.detail().getString("providerErrorType")).isEqualTo("overloaded_error");
+    assertThat(failed.failure.detail().getJsonArray("attempts")).hasSize(2);
+    assertThat(answered.outcome.text()).isEqualTo("<<AO2>> ok <<end-AO2>>");
+    assertThat(anthropic.requests()).hasSize(4);
+  }
+
+  @Test
+  @DisplayName("Anthropic error event mid-stream: classified overloaded and retried; the partial text is taken back, its tokens counted")
+  void anthropicErrorEventMidStream() throws Exception {
+    anthropic.enqueue(ScriptedAnthropicServer.overloadedMidStream("partial words "));
+    withModel(anthropicModel(anthropic, "ant-key").put("pricing", new JsonObject().put("inputPerMTok", 3.0)
+        .put("outputPerMTok", 15.0)));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"), "hi [in:AE1]");
+
+    assertThat(r.failure).isNull();
+    assertThat(r.outcome.text()).isEqualTo("<<AE1>> ok <<end-AE1>>");
+    assertThat(anthropic.requests()).hasSize(2);
+    int partial = r.texts.indexOf("partial words ");
+    assertThat(partial).isNotNegative();
+    assertThat(r.texts.subList(partial, r.texts.size())).contains("");
+    // both attempts used tokens: the failed one's prompt as reported, its output estimated from the text
+    ScriptedModelServer.ReportedUsage failed = anthropic.reportedUsage(0);
+    ScriptedModelServer.ReportedUsage ok = anthropic.reportedUsage(1);
+    Usage u = r.outcome.usage();
+    assertThat(u.input()).isEqualTo(failed.input() + ok.input());
+    assertThat(u.output()).isEqualTo(Tokens.estimate("partial words ") + ok.output());
+    assertThat(u.estimated()).isTrue();
+    assertThat(r.outcome.costUsd()).isCloseTo((u.input() * 3.0 + u.output() * 15.0) / 1_000_000.0,
+        org.assertj.core.data.Offset.offset(1e-12));
+  }
+
+  @Test
+  @DisplayName("Anthropic error event mid-stream with no retries left: the turn fails as overloaded, with what the attempt used")
+  void anthropicErrorEventFails() throws Exception {
+    anthropic.enqueue(ScriptedAnthropicServer.overloadedMidStream("some text that "));
+    withModel(anthropicModel(anthropic, "ant-key").put("retry", fastRetry(0)));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"), "hi [in:AE2]");
+
+    assertThat(r.failure.kind()).isEqualTo(FailureKind.OVERLOADED);
+    assertThat(r.failure.getMessage()).contains("mid-stream").contains("Overloaded");
+    JsonObject detail = r.failure.detail();
+    assertThat(detail.getString("providerErrorType")).isEqualTo("overloaded_error");
+    assertThat(detail.containsKey("httpStatus")).isFalse(); // the stream had started with 200
+    assertThat(r.failure.usage()).isEqualTo(new Usage(anthropic.reportedUsage(0).input(),
+        Tokens.estimate("some text that "), 0, 0, true));
+    assertThat(r.failure.steps()).isZero();
+  }
+
+  @Test
+  @DisplayName("OpenAI: a stream cut short is paid for too; its estimated tokens join the retry's reported ones")
+  void failedAttemptTokensAreCounted() throws Exception {
+    openai.enqueue(new ScriptedModelServer.Truncate("cut short here"));
+    withModel(openaiModel(openai, "key-a"));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"), "hi [in:FT1]");
+
+    assertThat(r.outcome.text()).isEqualTo("<<FT1>> ok <<end-FT1>>");
+    assertThat(openai.requests()).hasSize(2);
+    ScriptedModelServer.ReportedUsage ok = openai.reportedUsage(1);
+    assertThat(openai.reportedUsage(0)).isNull(); // the cut stream never reached its usage chunk
+    Usage u = r.outcome.usage();
+    assertThat(u.output()).isEqualTo(Tokens.estimate("cut short here") + ok.output());
+    assertThat(u.input()).isGreaterThan(ok.input()); // plus the failed attempt's estimated prompt
+    assertThat(u.estimated()).isTrue();
+    assertThat(r.outcome.steps()).isEqualTo(1);
+  }
+
   // ---- timeouts ------------------------------------------------------------------------------
 
   @Test

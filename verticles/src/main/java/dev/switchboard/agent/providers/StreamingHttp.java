@@ -4,6 +4,7 @@ import dev.switchboard.agent.AbortSignal;
 import dev.switchboard.agent.FailureKind;
 import dev.switchboard.agent.ModelFailure;
 import dev.switchboard.agent.Redactor;
+import dev.switchboard.agent.Usage;
 import dev.switchboard.config.Secret;
 import dev.switchboard.workspace.ModelConfig;
 import io.vertx.core.Future;
@@ -52,6 +53,23 @@ final class StreamingHttp {
   Future<Void> postEventStream(ModelConfig model, String url, MultiMap headers, Buffer body, AbortSignal signal,
       EventHandler handler) {
     return new Exchange(model, url, headers, body, signal, handler).start();
+  }
+
+  /**
+   * {@code err} carrying the tokens the call used before it failed, when it is a failure that can
+   * carry them (a classified model failure or an abort); a stream that started was paid for.
+   */
+  static Throwable spent(Throwable err, Usage spent) {
+    if (spent.isEmpty()) {
+      return err;
+    }
+    if (err instanceof ModelFailure f) {
+      return f.withUsage(spent);
+    }
+    if (err instanceof AbortSignal.Aborted a) {
+      return a.withUsage(spent);
+    }
+    return err;
   }
 
   /** One request/response with its timers. Runs on the caller's context. */
