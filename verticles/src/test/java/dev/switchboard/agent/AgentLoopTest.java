@@ -188,6 +188,30 @@ class AgentLoopTest {
   }
 
   @Test
+  @DisplayName("Ollama-style tool-call pieces without index: a new id starts the next call, pieces without id continue it")
+  void toolCallDeltasWithoutIndex() throws Exception {
+    openai.omitToolCallIndex(true);
+    withModel(new JsonObject().put("provider", "ollama").put("model", "llama-test").put("baseUrl", openai.baseUrl())
+        .put("retry", fastRetry(0)));
+    Session s = harness.session("agent:main:main");
+    String first = "{\"query\":\"first one\",\"limit\":3}";
+    String second = "{\"text\":\"second, without index\",\"kind\":\"note\"}";
+    AgentHarness.Recording r = harness.turn(s, "[call:memory_search:" + first + "] [call:memory_write:" + second
+        + "] [in:OL1]");
+
+    assertThat(r.failure).isNull();
+    assertThat(openai.requests().get(0).apiKey()).isNull(); // a local server needs no key
+    assertThat(openai.streamedCalls()).hasSize(2).allSatisfy(c -> assertThat(c.frames()).isGreaterThan(5));
+    assertThat(r.calls).extracting(TurnListener.ToolCallEvent::name).containsExactly("memory_search", "memory_write");
+    assertThat(r.calls).extracting(TurnListener.ToolCallEvent::arguments)
+        .containsExactly(new JsonObject(first), new JsonObject(second));
+    assertThat(r.calls).extracting(TurnListener.ToolCallEvent::toolCallId).containsExactly("call_1", "call_2");
+    assertThat(r.results).hasSize(2).allSatisfy(x -> assertThat(x.isError()).isFalse());
+    assertThat(r.outcome.text()).contains("tool memory_search said: No memories match.")
+        .contains("tool memory_write said: Saved note");
+  }
+
+  @Test
   @DisplayName("session tools: an owner's turn sees every session; anyone else's turn only its own")
   void sessionToolsRespectOwnership() throws Exception {
     withModel(openaiModel(openai, "key-a"));
