@@ -212,6 +212,25 @@ class AgentLoopTest {
   }
 
   @Test
+  @DisplayName("memory_search declares no argument required: called without a query it lists the most recent memories")
+  void memorySearchWithoutQuery() throws Exception {
+    withModel(openaiModel(openai, "key-a"));
+    harness.request(MemoryAddresses.WRITE, new JsonObject().put("agentId", "main").put("text", "likes green tea")
+        .put("kind", "preference").put("tags", new JsonArray()));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"), "[call:memory_search:{}] [in:MQ1]");
+
+    JsonObject schema = openai.requests().get(0).body().getJsonArray("tools").stream().map(JsonObject.class::cast)
+        .map(t -> t.getJsonObject("function")).filter(f -> f.getString("name").equals("memory_search")).findFirst()
+        .orElseThrow().getJsonObject("parameters");
+    assertThat(schema.getJsonObject("properties").fieldNames()).containsExactlyInAnyOrder("query", "limit");
+    assertThat(schema.containsKey("required")).isFalse();
+    assertThat(r.results).singleElement().satisfies(x -> {
+      assertThat(x.isError()).isFalse();
+      assertThat(x.result()).startsWith("- [preference, ").endsWith("] likes green tea");
+    });
+  }
+
+  @Test
   @DisplayName("session tools: an owner's turn sees every session; anyone else's turn only its own")
   void sessionToolsRespectOwnership() throws Exception {
     withModel(openaiModel(openai, "key-a"));
