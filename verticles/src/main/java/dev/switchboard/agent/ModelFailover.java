@@ -53,13 +53,19 @@ final class ModelFailover {
   private final LongSupplier clock;
 
   ModelFailover(Vertx vertx, ModelProviders providers) {
-    this(vertx, providers, () -> System.nanoTime() / 1_000_000);
+    this(vertx, providers, monotonicMillis());
   }
 
   ModelFailover(Vertx vertx, ModelProviders providers, LongSupplier clock) {
     this.vertx = vertx;
     this.providers = providers;
     this.clock = clock;
+  }
+
+  /** Milliseconds since this was made, never negative (nanoTime's origin is arbitrary; KeyRing counts from 0). */
+  private static LongSupplier monotonicMillis() {
+    long origin = System.nanoTime();
+    return () -> (System.nanoTime() - origin) / 1_000_000;
   }
 
   Future<ModelReply> call(ModelConfig primary, ModelCall call, Consumer<String> onText, Attempts attempts,
