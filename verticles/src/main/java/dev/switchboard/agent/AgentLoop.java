@@ -160,12 +160,26 @@ final class AgentLoop {
     return failover.call(agent.model(), call, chunk -> {
       attemptText += chunk;
       emitText();
-    }, (model, attempt) -> {
-      if (!attemptText.isEmpty()) {
-        attemptText = ""; // a failed attempt's partial answer is taken back
-        emitText();
+    }, new ModelFailover.Attempts() {
+      @Override
+      public void starting(ModelConfig model, int attempt) {
+        if (!attemptText.isEmpty()) {
+          attemptText = ""; // a failed attempt's partial answer is taken back
+          emitText();
+        }
+      }
+
+      @Override
+      public void spent(ModelConfig model, Usage used) {
+        // a failed attempt that streamed was paid for: the turn's totals include it
+        count(model, used);
       }
     }, signal);
+  }
+
+  private void count(ModelConfig model, Usage used) {
+    usage = usage.plus(used);
+    costUsd = Costs.add(costUsd, Costs.estimate(model, used));
   }
 
   /** On a context overflow: ask the memory engine to compact the session once, rebuild, retry once. */
@@ -199,8 +213,7 @@ final class AgentLoop {
 
   private Future<TurnOutcome> afterReply(ModelReply reply, int n) {
     steps++;
-    usage = usage.plus(reply.usage());
-    costUsd = Costs.add(costUsd, Costs.estimate(answering(reply), reply.usage()));
+    count(answering(reply), reply.usage());
     committed = join(committed, reply.text());
     attemptText = "";
     emitText();
@@ -291,7 +304,7 @@ final class AgentLoop {
     long timeout = agent.loop().toolTimeoutMs();
     long timer = vertx.setTimer(timeout, t -> bounded.tryFail(new ToolError("the tool did not answer within "
         + timeout + " ms")));
-    signal.onAbort(() -> bounded.tryFail(new AbortSignal.Aborted(signal.reason())));
+    AbortSignal.Registration onAbort = signal.onAbort(() -> bounded.tryFail(new AbortSignal.Aborted(signal.reason())));
     answer.onComplete(ar -> {
       if (ar.succeeded()) {
         bounded.tryComplete(ar.result());
@@ -300,7 +313,10 @@ final class AgentLoop {
       }
     });
     return bounded.future()
-        .onComplete(x -> vertx.cancelTimer(timer))
+        .onComplete(x -> {
+          vertx.cancelTimer(timer);
+          onAbort.remove();
+        })
         .map(text -> new Result(text == null ? "" : text, false))
         .recover(err -> {
           if (err instanceof AbortSignal.Aborted) {

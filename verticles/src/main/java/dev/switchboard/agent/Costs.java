@@ -20,9 +20,9 @@ public final class Costs {
     if (p == null) {
       return LOCAL.contains(model.provider()) ? 0.0 : null;
     }
-    long uncached = Math.max(0, usage.input() - usage.cached());
+    long uncached = Math.max(0, usage.input() - usage.cached() - usage.cacheWrite());
     return (uncached * p.inputPerMTok() + usage.cached() * p.cachedInputPerMTok()
-        + usage.output() * p.outputPerMTok()) / 1_000_000.0;
+        + usage.cacheWrite() * p.cacheWritePerMTok() + usage.output() * p.outputPerMTok()) / 1_000_000.0;
   }
 
   /** Sum where either may be unknown: unknown wins (a partial sum would understate the cost). */

@@ -15,6 +15,7 @@ public final class ModelFailure extends RuntimeException {
   private final String providerErrorType;
   private final String provider;
   private final String model;
+  private final Usage usage;
 
   /**
    * @param httpStatus   0 when there was no HTTP status (timeout, broken stream)
@@ -22,6 +23,11 @@ public final class ModelFailure extends RuntimeException {
    */
   public ModelFailure(FailureKind kind, String message, int httpStatus, long retryAfterMs, String providerErrorType,
       String provider, String model) {
+    this(kind, message, httpStatus, retryAfterMs, providerErrorType, provider, model, Usage.NONE);
+  }
+
+  private ModelFailure(FailureKind kind, String message, int httpStatus, long retryAfterMs, String providerErrorType,
+      String provider, String model, Usage usage) {
     super(message, null, false, false);
     this.kind = kind;
     this.httpStatus = httpStatus;
@@ -29,6 +35,7 @@ public final class ModelFailure extends RuntimeException {
     this.providerErrorType = providerErrorType;
     this.provider = provider;
     this.model = model;
+    this.usage = usage;
   }
 
   public static ModelFailure of(FailureKind kind, String message, String provider, String model) {
@@ -57,6 +64,19 @@ public final class ModelFailure extends RuntimeException {
 
   public String model() {
     return model;
+  }
+
+  /**
+   * Tokens the failed call used before it failed ({@link Usage#NONE} when the provider refused it
+   * before answering): what it reported, the rest estimated and flagged so.
+   */
+  public Usage usage() {
+    return usage;
+  }
+
+  /** This failure, carrying what the call used. */
+  public ModelFailure withUsage(Usage spent) {
+    return new ModelFailure(kind, getMessage(), httpStatus, retryAfterMs, providerErrorType, provider, model, spent);
   }
 
   /** The protocol's {@code errorDetail}: provider, model, httpStatus, providerErrorType, failoverReason. */

@@ -4,6 +4,7 @@ import dev.switchboard.channels.ChannelAddresses;
 import dev.switchboard.delivery.DeliveryAddresses;
 import dev.switchboard.lanes.LaneAddresses;
 import dev.switchboard.store.Session;
+import dev.switchboard.store.UsageTotals;
 import dev.switchboard.workspace.AgentConfig;
 import dev.switchboard.workspace.WorkspaceConfig;
 import io.vertx.core.Future;
@@ -61,27 +62,29 @@ final class GatewayMethods {
     WorkspaceConfig ws = s.workspace();
     Future<JsonObject> lanes = s.bus().request(LaneAddresses.STATUS, new JsonObject(), BUS_TIMEOUT_MS);
     Future<JsonObject> delivery = s.bus().request(DeliveryAddresses.STATS, new JsonObject(), BUS_TIMEOUT_MS);
-    Future<JsonObject> usage = s.agentViews().usage();
+    Future<List<Session>> recentSessions = s.sessions().heads(null, 10, 0);
+    // the recent sessions' own usage, looked up by key: a ranking of the heaviest keys may not hold them
+    Future<Map<String, UsageTotals>> recentUsage = recentSessions.compose(recent -> s.sessions().usageOfKeys(
+        recent.stream().map(Session::sessionKey).toList()));
+    Future<UsageTotals> usage = s.sessions().usageTotals();
     Future<JsonArray> channels = channelSummary(s);
-    return Future.all(List.of(s.sessions().countHeads(null), s.sessions().heads(null, 10, 0), lanes, delivery, usage,
-            channels))
+    return Future.all(List.of(s.sessions().countHeads(null), recentSessions, lanes, delivery, usage,
+            channels, recentUsage))
         .map(all -> {
       long now = System.currentTimeMillis();
       List<Session> recent = all.resultAt(1);
-      JsonObject usageView = all.resultAt(4);
-      Map<String, JsonObject> byKey = new LinkedHashMap<>();
-      usageView.getJsonArray("sessions").forEach(o -> byKey.put(((JsonObject) o).getString("sessionKey"),
-          ((JsonObject) o).getJsonObject("usage")));
+      Map<String, UsageTotals> byKey = all.resultAt(6);
       JsonArray rows = new JsonArray();
       for (Session r : recent) {
         AgentConfig a = ws.agent(r.agentId());
         JsonObject row = new JsonObject().put("key", r.sessionKey()).put("kind", r.type())
             .put("age", now - r.lastActivityAt().toEpochMilli())
             .put("model", a == null ? null : a.model().model()).put("flags", new JsonArray());
-        JsonObject used = byKey.get(r.sessionKey());
+        UsageTotals used = byKey.get(r.sessionKey());
         if (used != null) {
-          row.put("inputTokens", used.getLong("inputTokens")).put("outputTokens", used.getLong("outputTokens"))
-              .put("totalTokens", used.getLong("totalTokens")).put("costUsd", used.getDouble("costUsd"));
+          JsonObject u = used.toJson();
+          row.put("inputTokens", u.getLong("inputTokens")).put("outputTokens", u.getLong("outputTokens"))
+              .put("totalTokens", u.getLong("totalTokens")).put("costUsd", u.getDouble("costUsd"));
         }
         if (a != null && a.model().contextWindow() > 0) {
           row.put("contextTokens", a.model().contextWindow());
@@ -100,7 +103,7 @@ final class GatewayMethods {
               .put("recent", rows))
           .put("lanes", all.resultAt(2))
           .put("delivery", all.resultAt(3))
-          .put("usage", usageView.getJsonObject("usage"))
+          .put("usage", ((UsageTotals) all.resultAt(4)).toJson())
           .put("channelSummary", summaryLines(all.resultAt(5)))
           .put("channels", all.resultAt(5))
           .put("queuedSystemEvents", new JsonArray());

@@ -9,7 +9,12 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /** SQL for sessions and the key → current session mapping. */
@@ -231,6 +236,26 @@ public final class SessionStore {
     return pool.preparedQuery("SELECT " + USAGE_SUMS + " FROM sessions WHERE session_key = ?")
         .execute(Tuple.of(sessionKey))
         .map(rows -> usage(rows.iterator().next()));
+  }
+
+  /**
+   * Usage of each of these session keys (every session id each has pointed at), in one query; keys
+   * without sessions are left out.
+   */
+  public Future<Map<String, UsageTotals>> usageOfKeys(Collection<String> sessionKeys) {
+    if (sessionKeys.isEmpty()) {
+      return Future.succeededFuture(Map.of());
+    }
+    List<String> keys = List.copyOf(new LinkedHashSet<>(sessionKeys));
+    String marks = String.join(", ", Collections.nCopies(keys.size(), "?"));
+    return pool.preparedQuery("SELECT session_key, " + USAGE_SUMS + " FROM sessions WHERE session_key IN (" + marks
+            + ") GROUP BY session_key")
+        .execute(Tuple.from(new ArrayList<Object>(keys)))
+        .map(rows -> {
+          Map<String, UsageTotals> out = new HashMap<>();
+          rows.forEach(r -> out.put(r.getString("session_key"), usage(r)));
+          return out;
+        });
   }
 
   /** Usage of one session id. */

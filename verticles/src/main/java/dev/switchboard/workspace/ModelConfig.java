@@ -53,11 +53,14 @@ public record ModelConfig(String provider, String model, String baseUrl, List<Se
    * Prices in USD per million tokens.
    *
    * @param cachedInputPerMTok price of prompt tokens read from the provider's cache (defaults to the input price)
+   * @param cacheWritePerMTok  price of prompt tokens written to the provider's cache (Anthropic's cache
+   *                           creation; defaults to the input price)
    */
-  public record Pricing(double inputPerMTok, double outputPerMTok, double cachedInputPerMTok) {
+  public record Pricing(double inputPerMTok, double outputPerMTok, double cachedInputPerMTok,
+      double cacheWritePerMTok) {
     public JsonObject toJson() {
       return new JsonObject().put("inputPerMTok", inputPerMTok).put("outputPerMTok", outputPerMTok)
-          .put("cachedInputPerMTok", cachedInputPerMTok);
+          .put("cachedInputPerMTok", cachedInputPerMTok).put("cacheWritePerMTok", cacheWritePerMTok);
     }
   }
 
@@ -195,8 +198,9 @@ public record ModelConfig(String provider, String model, String baseUrl, List<Se
     double in = p.number("inputPerMTok", 0.0, 0, 1_000_000);
     double out = p.number("outputPerMTok", 0.0, 0, 1_000_000);
     double cached = p.number("cachedInputPerMTok", in, 0, 1_000_000);
+    double cacheWrite = p.number("cacheWritePerMTok", in, 0, 1_000_000);
     p.finish();
-    return new Pricing(in, out, cached);
+    return new Pricing(in, out, cached, cacheWrite);
   }
 
   private static Retry retry(ConfigReader r) {

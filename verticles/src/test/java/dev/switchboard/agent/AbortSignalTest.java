@@ -7,7 +7,9 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(30)
 class AbortSignalTest {
 
   @Test
@@ -40,5 +42,37 @@ class AbortSignalTest {
     List<String> ran = new ArrayList<>();
     signal.onAbort(() -> ran.add("late"));
     assertThat(ran).containsExactly("late");
+  }
+
+  @Test
+  @DisplayName("a removed listener does not run on abort and no longer counts; the others still run")
+  void removedListenersAreGone() {
+    AbortSignal signal = new AbortSignal();
+    List<String> ran = new ArrayList<>();
+    Runnable shared = () -> ran.add("shared");
+    AbortSignal.Registration first = signal.onAbort(shared);
+    signal.onAbort(shared); // the same Runnable twice: two listeners, removed one by one
+    AbortSignal.Registration other = signal.onAbort(() -> ran.add("other"));
+    assertThat(signal.listenerCount()).isEqualTo(3);
+
+    first.remove();
+    other.remove();
+    other.remove(); // harmless
+    assertThat(signal.listenerCount()).isEqualTo(1);
+
+    signal.abort("user");
+    assertThat(ran).containsExactly("shared");
+    assertThat(signal.listenerCount()).isZero();
+    assertThatCode(first::remove).as("removing after the abort").doesNotThrowAnyException();
+  }
+
+  @Test
+  @DisplayName("many finished calls on one signal leave no listener behind")
+  void finishedCallsLeaveNothing() {
+    AbortSignal signal = new AbortSignal();
+    for (int i = 0; i < 1_000; i++) {
+      signal.onAbort(() -> { }).remove();
+    }
+    assertThat(signal.listenerCount()).isZero();
   }
 }

@@ -52,6 +52,8 @@ final class AgentHarness implements AutoCloseable {
     final List<TurnListener.ToolResultEvent> results = Collections.synchronizedList(new ArrayList<>());
     final List<JsonObject> compactions = Collections.synchronizedList(new ArrayList<>());
     String runId;
+    /** The turn's abort signal (never fired here): what is still listening on it after the turn. */
+    final AbortSignal signal = new AbortSignal();
     TurnOutcome outcome;
     TurnFailure failure;
 
@@ -135,7 +137,7 @@ final class AgentHarness implements AutoCloseable {
         .map(v -> runner.run(new AgentRunner.Turn(agent(), new ToolContext(workspace.id(), "main", s.sessionKey(),
             s.id(), rec.runId, "operator:test", "Test", owner, "webchat", "default", "direct", "test", null),
             java.util.Set.of(rec.runId), text, workspace.session().historyLimit(), steering, false),
-            listener(s, rec), new AbortSignal())));
+            listener(s, rec), rec.signal)));
     try {
       rec.outcome = result.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {

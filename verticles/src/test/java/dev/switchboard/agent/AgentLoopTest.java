@@ -172,9 +172,62 @@ class AgentLoopTest {
         + " unicode é", "beta");
     assertThat(r.calls).extracting(TurnListener.ToolCallEvent::toolCallId).doesNotHaveDuplicates();
     assertThat(r.results).hasSize(2).allSatisfy(x -> assertThat(x.isError()).isFalse());
-    // the arguments really came in many pieces
-    assertThat(first.length() / ScriptedOpenAiServer.ARG_PIECE).isGreaterThan(10);
+    // what the stand-in put on the wire: each call in many delta frames, whose fragments are the arguments
+    List<ScriptedModelServer.StreamedCall> streamed = openai.streamedCalls();
+    assertThat(streamed).extracting(ScriptedModelServer.StreamedCall::request).containsExactly(0, 0);
+    assertThat(streamed).allSatisfy(c -> assertThat(c.frames()).isGreaterThan(10));
+    assertThat(streamed).extracting(ScriptedModelServer.StreamedCall::arguments).containsExactly(first, second);
+    // reassembled by the gateway to the very same text: it goes back to the model unchanged
+    JsonArray sentBack = openai.requests().get(1).body().getJsonArray("messages").stream()
+        .map(JsonObject.class::cast).filter(m -> m.containsKey("tool_calls")).findFirst().orElseThrow()
+        .getJsonArray("tool_calls");
+    assertThat(sentBack.stream().map(c -> ((JsonObject) c).getJsonObject("function").getString("arguments")))
+        .containsExactly(first, second);
+    assertThat(r.calls.get(0).arguments()).isEqualTo(new JsonObject(first));
     assertThat(r.outcome.text()).contains("Saved note").contains("Saved preference");
+  }
+
+  @Test
+  @DisplayName("Ollama-style tool-call pieces without index: a new id starts the next call, pieces without id continue it")
+  void toolCallDeltasWithoutIndex() throws Exception {
+    openai.omitToolCallIndex(true);
+    withModel(new JsonObject().put("provider", "ollama").put("model", "llama-test").put("baseUrl", openai.baseUrl())
+        .put("retry", fastRetry(0)));
+    Session s = harness.session("agent:main:main");
+    String first = "{\"query\":\"first one\",\"limit\":3}";
+    String second = "{\"text\":\"second, without index\",\"kind\":\"note\"}";
+    AgentHarness.Recording r = harness.turn(s, "[call:memory_search:" + first + "] [call:memory_write:" + second
+        + "] [in:OL1]");
+
+    assertThat(r.failure).isNull();
+    assertThat(openai.requests().get(0).apiKey()).isNull(); // a local server needs no key
+    assertThat(openai.streamedCalls()).hasSize(2).allSatisfy(c -> assertThat(c.frames()).isGreaterThan(5));
+    assertThat(r.calls).extracting(TurnListener.ToolCallEvent::name).containsExactly("memory_search", "memory_write");
+    assertThat(r.calls).extracting(TurnListener.ToolCallEvent::arguments)
+        .containsExactly(new JsonObject(first), new JsonObject(second));
+    assertThat(r.calls).extracting(TurnListener.ToolCallEvent::toolCallId).containsExactly("call_1", "call_2");
+    assertThat(r.results).hasSize(2).allSatisfy(x -> assertThat(x.isError()).isFalse());
+    assertThat(r.outcome.text()).contains("tool memory_search said: No memories match.")
+        .contains("tool memory_write said: Saved note");
+  }
+
+  @Test
+  @DisplayName("memory_search declares no argument required: called without a query it lists the most recent memories")
+  void memorySearchWithoutQuery() throws Exception {
+    withModel(openaiModel(openai, "key-a"));
+    harness.request(MemoryAddresses.WRITE, new JsonObject().put("agentId", "main").put("text", "likes green tea")
+        .put("kind", "preference").put("tags", new JsonArray()));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"), "[call:memory_search:{}] [in:MQ1]");
+
+    JsonObject schema = openai.requests().get(0).body().getJsonArray("tools").stream().map(JsonObject.class::cast)
+        .map(t -> t.getJsonObject("function")).filter(f -> f.getString("name").equals("memory_search")).findFirst()
+        .orElseThrow().getJsonObject("parameters");
+    assertThat(schema.getJsonObject("properties").fieldNames()).containsExactlyInAnyOrder("query", "limit");
+    assertThat(schema.containsKey("required")).isFalse();
+    assertThat(r.results).singleElement().satisfies(x -> {
+      assertThat(x.isError()).isFalse();
+      assertThat(x.result()).startsWith("- [preference, ").endsWith("] likes green tea");
+    });
   }
 
   @Test
@@ -250,6 +303,40 @@ class AgentLoopTest {
   }
 
   @Test
+  @DisplayName("a model's only key rests after a 429: the next turn goes straight to the fallback instead of asking it again")
+  void singleRateLimitedKeyRestsAcrossTurns() throws Exception {
+    openai.enqueue(ScriptedOpenAiServer.rateLimited("30")); // only the first request; the key would answer after
+    withModel(openaiModel(openai, "key-a").put("fallbacks", new JsonArray().add(anthropicModel(anthropic, "ant-key"))));
+    Session s = harness.session("agent:main:main");
+    AgentHarness.Recording r1 = harness.turn(s, "one [in:SK1]");
+    AgentHarness.Recording r2 = harness.turn(s, "two [in:SK2]");
+
+    assertThat(r1.outcome.provider()).isEqualTo("anthropic");
+    assertThat(r2.outcome.text()).isEqualTo("<<SK2>> ok <<end-SK2>>");
+    assertThat(r2.outcome.provider()).isEqualTo("anthropic");
+    assertThat(openai.requests()).hasSize(1);
+    assertThat(anthropic.requests()).hasSize(2);
+  }
+
+  @Test
+  @DisplayName("a turn that starts while the only key rests for a short Retry-After waits for it, then asks")
+  void nextTurnWaitsForAShortRest() throws Exception {
+    // the first turn gives up after one retry, while the key still rests for 500 ms
+    openai.enqueue(ScriptedOpenAiServer.rateLimited("0.5"), ScriptedOpenAiServer.rateLimited("0.5"));
+    withModel(openaiModel(openai, "key-a").put("retry", fastRetry(1).put("maxRetryAfterMs", 5_000)));
+    Session s = harness.session("agent:main:main");
+    AgentHarness.Recording r1 = harness.turn(s, "one [in:W1]");
+    AgentHarness.Recording r2 = harness.turn(s, "two [in:W2]");
+
+    assertThat(r1.failure.kind()).isEqualTo(FailureKind.RATE_LIMIT);
+    assertThat(r2.outcome.text()).isEqualTo("<<W2>> ok <<end-W2>>");
+    List<Recorded> requests = openai.requests();
+    assertThat(requests).hasSize(3);
+    assertThat(Duration.ofNanos(requests.get(2).receivedNanos() - requests.get(1).receivedNanos()))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(500));
+  }
+
+  @Test
   @DisplayName("every key resting longer than maxRetryAfterMs: the turn fails as rate_limit with the attempts listed")
   void rateLimitWithoutRecourse() throws Exception {
     openai.failKey("key-a", ScriptedOpenAiServer.rateLimited("30"));
@@ -266,14 +353,129 @@ class AgentLoopTest {
   }
 
   @Test
-  @DisplayName("a short Retry-After is honoured by waiting, then the same key succeeds")
+  @DisplayName("a short Retry-After is honoured by waiting at least that long (not the shorter backoff), then the same key succeeds")
   void shortRetryAfterIsHonoured() throws Exception {
-    openai.enqueue(ScriptedOpenAiServer.rateLimited("0.05"));
-    withModel(openaiModel(openai, "key-a"));
+    openai.enqueue(ScriptedOpenAiServer.rateLimited("0.6")); // 600 ms; the backoff is 1-5 ms
+    withModel(openaiModel(openai, "key-a").put("retry", fastRetry(2).put("maxRetryAfterMs", 5_000)));
     AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"), "hi [in:R2]");
 
     assertThat(r.outcome.text()).isEqualTo("<<R2>> ok <<end-R2>>");
-    assertThat(openai.requests()).extracting(Recorded::apiKey).containsExactly("key-a", "key-a");
+    List<Recorded> requests = openai.requests();
+    assertThat(requests).extracting(Recorded::apiKey).containsExactly("key-a", "key-a");
+    assertThat(Duration.ofNanos(requests.get(1).receivedNanos() - requests.get(0).receivedNanos()))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(600));
+  }
+
+  // ---- Anthropic faults ----------------------------------------------------------------------
+
+  @Test
+  @DisplayName("Anthropic 429 with a long Retry-After: rate_limit, not retried, the detail names the status, type and wait")
+  void anthropicRateLimitLong() throws Exception {
+    anthropic.enqueue(ScriptedAnthropicServer.rateLimited("30"));
+    withModel(anthropicModel(anthropic, "ant-key"));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"), "hi [in:AR1]");
+
+    assertThat(r.failure.kind()).isEqualTo(FailureKind.RATE_LIMIT);
+    assertThat(r.failure.kind().protocolKind()).isEqualTo("rate_limit");
+    JsonObject detail = r.failure.detail();
+    assertThat(detail.getInteger("httpStatus")).isEqualTo(429);
+    assertThat(detail.getString("providerErrorType")).isEqualTo("rate_limit_error");
+    assertThat(detail.getLong("retryAfterMs")).isEqualTo(30_000L);
+    assertThat(anthropic.requests()).hasSize(1);
+    assertThat(r.failure.usage()).isEqualTo(Usage.NONE); // refused before answering: nothing used
+  }
+
+  @Test
+  @DisplayName("Anthropic 429 with a short Retry-After: the call waits at least that long, then the same key answers")
+  void anthropicRateLimitShort() throws Exception {
+    anthropic.enqueue(ScriptedAnthropicServer.rateLimited("0.5"));
+    withModel(anthropicModel(anthropic, "ant-key").put("retry", fastRetry(2).put("maxRetryAfterMs", 5_000)));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"), "hi [in:AR2]");
+
+    assertThat(r.outcome.text()).isEqualTo("<<AR2>> ok <<end-AR2>>");
+    List<Recorded> requests = anthropic.requests();
+    assertThat(requests).extracting(Recorded::apiKey).containsExactly("ant-key", "ant-key");
+    assertThat(Duration.ofNanos(requests.get(1).receivedNanos() - requests.get(0).receivedNanos()))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(500));
+  }
+
+  @Test
+  @DisplayName("Anthropic 529 overloaded is retried; when it persists past the retries the turn fails as overloaded")
+  void anthropicOverloaded() throws Exception {
+    anthropic.enqueue(ScriptedAnthropicServer.overloaded(), ScriptedAnthropicServer.overloaded(),
+        ScriptedAnthropicServer.overloaded());
+    withModel(anthropicModel(anthropic, "ant-key").put("retry", fastRetry(1)));
+    Session s = harness.session("agent:main:main");
+    AgentHarness.Recording failed = harness.turn(s, "one [in:AO1]"); // 529, retry, 529: given up
+    AgentHarness.Recording answered = harness.turn(s, "two [in:AO2]"); // 529, retry answers
+
+    assertThat(failed.failure.kind()).isEqualTo(FailureKind.OVERLOADED);
+    assertThat(failed.failure.kind().protocolKind()).isEqualTo("rate_limit");
+    assertThat(failed.failure.detail().getInteger("httpStatus")).isEqualTo(529);
+    assertThat(failed.failure.detail().getString("providerErrorType")).isEqualTo("overloaded_error");
+    assertThat(failed.failure.detail().getJsonArray("attempts")).hasSize(2);
+    assertThat(answered.outcome.text()).isEqualTo("<<AO2>> ok <<end-AO2>>");
+    assertThat(anthropic.requests()).hasSize(4);
+  }
+
+  @Test
+  @DisplayName("Anthropic error event mid-stream: classified overloaded and retried; the partial text is taken back, its tokens counted")
+  void anthropicErrorEventMidStream() throws Exception {
+    anthropic.enqueue(ScriptedAnthropicServer.overloadedMidStream("partial words "));
+    withModel(anthropicModel(anthropic, "ant-key").put("pricing", new JsonObject().put("inputPerMTok", 3.0)
+        .put("outputPerMTok", 15.0)));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"), "hi [in:AE1]");
+
+    assertThat(r.failure).isNull();
+    assertThat(r.outcome.text()).isEqualTo("<<AE1>> ok <<end-AE1>>");
+    assertThat(anthropic.requests()).hasSize(2);
+    int partial = r.texts.indexOf("partial words ");
+    assertThat(partial).isNotNegative();
+    assertThat(r.texts.subList(partial, r.texts.size())).contains("");
+    // both attempts used tokens: the failed one's prompt as reported, its output estimated from the text
+    ScriptedModelServer.ReportedUsage failed = anthropic.reportedUsage(0);
+    ScriptedModelServer.ReportedUsage ok = anthropic.reportedUsage(1);
+    Usage u = r.outcome.usage();
+    assertThat(u.input()).isEqualTo(failed.input() + ok.input());
+    assertThat(u.output()).isEqualTo(Tokens.estimate("partial words ") + ok.output());
+    assertThat(u.estimated()).isTrue();
+    assertThat(r.outcome.costUsd()).isCloseTo((u.input() * 3.0 + u.output() * 15.0) / 1_000_000.0,
+        org.assertj.core.data.Offset.offset(1e-12));
+  }
+
+  @Test
+  @DisplayName("Anthropic error event mid-stream with no retries left: the turn fails as overloaded, with what the attempt used")
+  void anthropicErrorEventFails() throws Exception {
+    anthropic.enqueue(ScriptedAnthropicServer.overloadedMidStream("some text that "));
+    withModel(anthropicModel(anthropic, "ant-key").put("retry", fastRetry(0)));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"), "hi [in:AE2]");
+
+    assertThat(r.failure.kind()).isEqualTo(FailureKind.OVERLOADED);
+    assertThat(r.failure.getMessage()).contains("mid-stream").contains("Overloaded");
+    JsonObject detail = r.failure.detail();
+    assertThat(detail.getString("providerErrorType")).isEqualTo("overloaded_error");
+    assertThat(detail.containsKey("httpStatus")).isFalse(); // the stream had started with 200
+    assertThat(r.failure.usage()).isEqualTo(new Usage(anthropic.reportedUsage(0).input(),
+        Tokens.estimate("some text that "), 0, 0, true));
+    assertThat(r.failure.steps()).isZero();
+  }
+
+  @Test
+  @DisplayName("OpenAI: a stream cut short is paid for too; its estimated tokens join the retry's reported ones")
+  void failedAttemptTokensAreCounted() throws Exception {
+    openai.enqueue(new ScriptedModelServer.Truncate("cut short here"));
+    withModel(openaiModel(openai, "key-a"));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"), "hi [in:FT1]");
+
+    assertThat(r.outcome.text()).isEqualTo("<<FT1>> ok <<end-FT1>>");
+    assertThat(openai.requests()).hasSize(2);
+    ScriptedModelServer.ReportedUsage ok = openai.reportedUsage(1);
+    assertThat(openai.reportedUsage(0)).isNull(); // the cut stream never reached its usage chunk
+    Usage u = r.outcome.usage();
+    assertThat(u.output()).isEqualTo(Tokens.estimate("cut short here") + ok.output());
+    assertThat(u.input()).isGreaterThan(ok.input()); // plus the failed attempt's estimated prompt
+    assertThat(u.estimated()).isTrue();
+    assertThat(r.outcome.steps()).isEqualTo(1);
   }
 
   // ---- timeouts ------------------------------------------------------------------------------
@@ -341,6 +543,20 @@ class AgentLoopTest {
     assertThat(r.failure.kind()).isEqualTo(FailureKind.REFUSAL);
     assertThat(r.failure.kind().protocolKind()).isEqualTo("refusal");
     assertThat(anthropic.requests()).isEmpty();
+  }
+
+  @Test
+  @DisplayName("model calls, a backoff delay and tool calls each stop listening for an abort when they finish")
+  void finishedStepsLeaveNoAbortListeners() throws Exception {
+    openai.enqueue(ScriptedOpenAiServer.serverError());
+    withModel(openaiModel(openai, "key-a"));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"),
+        "[call:memory_search:{\"query\":\"a\"}] [call:memory_search:{\"query\":\"b\"}] [in:AB1]");
+
+    assertThat(r.failure).isNull();
+    assertThat(openai.requests()).hasSize(3); // the 500, its retry after a backoff, the answer
+    assertThat(r.results).hasSize(2);
+    assertThat(r.signal.listenerCount()).isZero();
   }
 
   // ---- bounds --------------------------------------------------------------------------------
@@ -578,6 +794,34 @@ class AgentLoopTest {
     double expected = ((input - 200) * 2.0 + 200 * 0.5 + output * 8.0) / 1_000_000.0;
     assertThat(r.outcome.costUsd()).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-12));
     assertThat(r.outcome.usage().estimated()).isFalse();
+  }
+
+  @Test
+  @DisplayName("Anthropic: usage counts cache reads and cache writes apart; each is priced at its own rate")
+  void usageAndCostAnthropic() throws Exception {
+    anthropic.cachedTokens(100).cacheWriteTokens(40);
+    withModel(anthropicModel(anthropic, "ant-key").put("pricing", new JsonObject().put("inputPerMTok", 3.0)
+        .put("outputPerMTok", 15.0).put("cachedInputPerMTok", 0.3).put("cacheWritePerMTok", 3.75)));
+    AgentHarness.Recording r = harness.turn(harness.session("agent:main:main"),
+        "[call:memory_search:{\"query\":\"q\"}] [in:PA1]");
+
+    assertThat(r.failure).isNull();
+    assertThat(anthropic.requests()).hasSize(2);
+    ScriptedModelServer.ReportedUsage first = anthropic.reportedUsage(0);
+    ScriptedModelServer.ReportedUsage second = anthropic.reportedUsage(1);
+    long uncached = first.input() + second.input();
+    long output = first.output() + second.output();
+    Usage u = r.outcome.usage();
+    assertThat(u.input()).isEqualTo(uncached + 2 * 100 + 2 * 40); // every prompt token, cache reads and writes added
+    assertThat(u.cached()).isEqualTo(200);
+    assertThat(u.cacheWrite()).isEqualTo(80);
+    assertThat(u.output()).isEqualTo(output);
+    assertThat(u.estimated()).isFalse();
+    double expected = (uncached * 3.0 + 200 * 0.3 + 80 * 3.75 + output * 15.0) / 1_000_000.0;
+    assertThat(r.outcome.costUsd()).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-12));
+    // the usage payload the lane stores in agent_end
+    assertThat(u.toJson()).isEqualTo(new JsonObject().put("input", u.input()).put("output", output)
+        .put("cacheRead", 200L).put("cacheWrite", 80L).put("totalTokens", u.input() + output));
   }
 
   @Test

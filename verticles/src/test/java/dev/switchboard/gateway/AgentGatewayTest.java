@@ -23,7 +23,10 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -166,6 +169,52 @@ class AgentGatewayTest {
     JsonObject recent = client.call("status", new JsonObject()).getJsonObject("sessions").getJsonArray("recent")
         .getJsonObject(0);
     assertThat(recent.getLong("totalTokens")).isEqualTo(usage.getLong("totalTokens"));
+  }
+
+  @Test
+  @DisplayName("status shows each recent session's own usage, even when more than a hundred older sessions used more")
+  void statusShowsUsageOfRecentSessions() throws Exception {
+    String schema = db.workspaceSchema("main");
+    // 120 older sessions, every one heavier than the turn below: the heaviest-keys ranking is all theirs
+    int fillers = 120;
+    try (Connection c = dev.switchboard.store.Database.connect(db);
+        PreparedStatement session = c.prepareStatement("INSERT INTO " + schema + ".sessions (id, session_key,"
+            + " agent_id, status, source, metadata, created_at, last_activity_at, input_tokens, output_tokens)"
+            + " VALUES (?, ?, 'main', 'idle', '{}', '{}', ?, ?, ?, 1000)");
+        PreparedStatement head = c.prepareStatement("INSERT INTO " + schema + ".session_heads (session_key,"
+            + " session_id, agent_id, updated_at) VALUES (?, ?, 'main', ?)")) {
+      for (int i = 0; i < fillers; i++) {
+        OffsetDateTime at = OffsetDateTime.of(2020, 1, 1, 0, 0, 0, 0, ZoneOffset.UTC).plusMinutes(i);
+        String key = "agent:main:filler-" + i;
+        session.setString(1, "filler-" + i);
+        session.setString(2, key);
+        session.setObject(3, at);
+        session.setObject(4, at);
+        session.setLong(5, 1_000_000 + i);
+        session.executeUpdate();
+        head.setString(1, key);
+        head.setString(2, "filler-" + i);
+        head.setObject(3, at);
+        head.executeUpdate();
+      }
+    }
+    client.awaitChatEnd(send(client, "main", "hi [in:SU1]"));
+    JsonObject used = get("/api/sessions/main/usage", TestGateway.TOKEN).bodyAsJsonObject().getJsonObject("usage");
+    assertThat(used.getLong("totalTokens")).isPositive().isLessThan(1_000_000L);
+
+    JsonArray recent = client.call("status", new JsonObject()).getJsonObject("sessions").getJsonArray("recent");
+    assertThat(recent).hasSize(10);
+    JsonObject mine = recent.getJsonObject(0);
+    assertThat(mine.getString("key")).isEqualTo("agent:main:main");
+    assertThat(mine.getLong("inputTokens")).isEqualTo(used.getLong("inputTokens"));
+    assertThat(mine.getLong("totalTokens")).isEqualTo(used.getLong("totalTokens"));
+    assertThat(mine.getDouble("costUsd")).isEqualTo(used.getDouble("costUsd"));
+    // the other nine are the newest fillers, each with its own figures
+    for (int n = 1; n < 10; n++) {
+      int i = fillers - n;
+      assertThat(recent.getJsonObject(n).getString("key")).isEqualTo("agent:main:filler-" + i);
+      assertThat(recent.getJsonObject(n).getLong("totalTokens")).isEqualTo(1_000_000L + i + 1000);
+    }
   }
 
   // ---- error kinds ---------------------------------------------------------------------------

@@ -100,6 +100,12 @@ class StoreTest {
     List<JsonObject> byKey = await(sessions.usageByKey(10));
     assertThat(byKey).extracting(j -> j.getString("sessionKey")).containsExactly("agent:main:a", "agent:main:b");
     assertThat(byKey.get(1).getJsonObject("usage").getLong("unpricedTurns")).isEqualTo(1L);
+    // several keys at once (status's recent sessions); a key without sessions is left out
+    assertThat(await(sessions.usageOfKeys(List.of("agent:main:a", "agent:main:b", "agent:main:none"))))
+        .containsOnlyKeys("agent:main:a", "agent:main:b")
+        .containsEntry("agent:main:a", new UsageTotals(2_000, 400, 600, 2_234_500, 0, 3, 1))
+        .containsEntry("agent:main:b", new UsageTotals(10, 5, 0, 0, 1, 1, 1));
+    assertThat(await(sessions.usageOfKeys(List.of()))).isEmpty();
   }
 
   /** Stores events the simple way: next number, insert, then the session row (as the lane does, in one go). */

@@ -36,7 +36,9 @@ import java.util.regex.Pattern;
  * </ul>
  * Faults are queued ({@link #enqueue}, applied to the next requests in order), bound to an API key
  * ({@link #failKey}, every request with that key), or triggered by size ({@link #contextLimitMessages}).
- * Every request is recorded.
+ * Every request is recorded with the time it arrived, and so is what the stand-in actually put on the
+ * wire that tests make claims about: the usage it reported ({@link #reportedUsage}) and the frames
+ * that carried each tool call ({@link #streamedCalls}).
  */
 public abstract class ScriptedModelServer implements AutoCloseable {
   private static final Pattern TOKEN = Pattern.compile("\\[in:([A-Za-z0-9_-]+)]");
@@ -47,8 +49,27 @@ public abstract class ScriptedModelServer implements AutoCloseable {
   /** {@code [say:<text>]}: the answer is exactly that text (to script silence markers and the like). */
   private static final Pattern SAY = Pattern.compile("\\[say:([^\\]]*)]");
 
-  /** One request as received. */
-  public record Recorded(String path, String apiKey, JsonObject body, Conversation conversation) {
+  /**
+   * One request as received.
+   *
+   * @param receivedNanos {@link System#nanoTime()} when its body had arrived (before any answer)
+   */
+  public record Recorded(String path, String apiKey, JsonObject body, Conversation conversation, long receivedNanos) {
+  }
+
+  /**
+   * One tool call as the stand-in streamed it.
+   *
+   * @param request   the index of the request it answered (in {@link #requests()})
+   * @param id        the call's id on the wire
+   * @param frames    SSE frames written that carried a piece of this call (its start included)
+   * @param arguments the argument fragments written, joined in order
+   */
+  public record StreamedCall(int request, String id, String name, int frames, String arguments) {
+  }
+
+  /** Token counts the stand-in put on the wire for one request (the latest when a stream updates them). */
+  public record ReportedUsage(long input, long cacheRead, long cacheWrite, long output) {
   }
 
   /** The conversation of a request, flattened in order, provider-neutral. */
@@ -135,6 +156,13 @@ public abstract class ScriptedModelServer implements AutoCloseable {
   public record Gate(Future<Void> gate) implements Fault {
   }
 
+  /**
+   * Starts the answer (usage and {@code partialText} streamed), then reports an error inside the
+   * stream, the way Anthropic does ({@code event: error} after a 200), and ends the response.
+   */
+  public record StreamError(String partialText, String type, String message) implements Fault {
+  }
+
   protected final Vertx vertx;
   private HttpServer server;
   private final List<Recorded> requests = new ArrayList<>();
@@ -145,6 +173,10 @@ public abstract class ScriptedModelServer implements AutoCloseable {
   protected volatile long streamDelayMs;
   private volatile boolean record = true;
   private volatile long cachedTokens;
+  protected volatile long cacheWriteTokens;
+  protected volatile boolean omitToolCallIndex;
+  private final List<StreamedCall> streamedCalls = new ArrayList<>();
+  private final Map<Integer, ReportedUsage> reportedUsage = new HashMap<>();
   private final List<String> protocolErrors = java.util.Collections.synchronizedList(new ArrayList<>());
 
   protected ScriptedModelServer(Vertx vertx) {
@@ -208,6 +240,35 @@ public abstract class ScriptedModelServer implements AutoCloseable {
     return this;
   }
 
+  /** Reports this many prompt tokens as written to the provider's cache (Anthropic's cache_creation_input_tokens). */
+  public ScriptedModelServer cacheWriteTokens(long n) {
+    cacheWriteTokens = n;
+    return this;
+  }
+
+  /**
+   * Streams tool-call pieces without {@code index}, as some OpenAI-compatible servers (older Ollama)
+   * do: a piece with a new id starts the next call, a piece without an id continues the last one.
+   */
+  public ScriptedModelServer omitToolCallIndex(boolean omit) {
+    omitToolCallIndex = omit;
+    return this;
+  }
+
+  /** Every tool call streamed so far, in the order their first frame was written. */
+  public List<StreamedCall> streamedCalls() {
+    synchronized (streamedCalls) {
+      return List.copyOf(streamedCalls);
+    }
+  }
+
+  /** What the answer to request {@code index} reported as usage; null when it reported none. */
+  public ReportedUsage reportedUsage(int index) {
+    synchronized (reportedUsage) {
+      return reportedUsage.get(index);
+    }
+  }
+
   /** Requests the real API would have refused (bad shape): tests assert this stays empty. */
   public List<String> protocolErrors() {
     return List.copyOf(protocolErrors);
@@ -248,9 +309,51 @@ public abstract class ScriptedModelServer implements AutoCloseable {
 
   protected abstract Conversation parse(JsonObject body);
 
-  /** Writes {@code reply} as the provider's event stream, all of it or (fault) part of it. */
-  protected abstract void stream(HttpServerResponse resp, Conversation c, Reply reply, Fault fault, long inputTokens,
-      long cachedTokens);
+  /**
+   * Writes {@code reply} as the provider's event stream, all of it or (fault) part of it.
+   *
+   * @param request the index of the request (for {@link #toolCallFrame} and {@link #reported}), -1 when
+   *                requests are not recorded
+   */
+  protected abstract void stream(HttpServerResponse resp, int request, Conversation c, Reply reply, Fault fault,
+      long inputTokens, long cachedTokens);
+
+  /** A mid-stream error in the provider's own shape (Anthropic: {@code event: error}). */
+  protected void streamError(HttpServerResponse resp, int request, Conversation c, StreamError fault,
+      long inputTokens, long cachedTokens) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " has no mid-stream error");
+  }
+
+  /** Notes that a frame carrying a piece of tool call {@code id} was written. */
+  protected void toolCallFrame(int request, String id, String name, String argumentsPiece) {
+    if (request < 0) {
+      return;
+    }
+    synchronized (streamedCalls) {
+      for (int i = 0; i < streamedCalls.size(); i++) {
+        StreamedCall s = streamedCalls.get(i);
+        if (s.request() == request && s.id().equals(id)) {
+          streamedCalls.set(i, new StreamedCall(request, id, name, s.frames() + 1, s.arguments() + argumentsPiece));
+          return;
+        }
+      }
+      streamedCalls.add(new StreamedCall(request, id, name, 1, argumentsPiece));
+    }
+  }
+
+  /** Notes the usage an answer just put on the wire. */
+  protected void reported(int request, ReportedUsage usage) {
+    if (request >= 0) {
+      synchronized (reportedUsage) {
+        reportedUsage.put(request, usage);
+      }
+    }
+  }
+
+  /** Output tokens the stand-in reports for a complete reply. */
+  protected static long outputTokens(Reply reply) {
+    return Math.max(1, (reply.text().length() + reply.calls().toString().length()) / 4);
+  }
 
   /** The provider's error body for {@code status}. */
   protected abstract JsonObject errorBody(Status status);
@@ -284,20 +387,23 @@ public abstract class ScriptedModelServer implements AutoCloseable {
       synchronized (this) {
         fault = key != null && keyFaults.containsKey(key) ? keyFaults.get(key) : faults.poll();
       }
+      long received = System.nanoTime();
+      int index = -1;
       if (record) {
         synchronized (requests) {
-          requests.add(new Recorded(req.path(), key, body, c));
+          index = requests.size();
+          requests.add(new Recorded(req.path(), key, body, c, received));
           requests.notifyAll();
         }
       }
       if (fault == null && c.messageCount() > contextLimitMessages) {
         fault = contextLengthError(c.messageCount());
       }
-      respond(req.response(), c, fault, Math.max(1, body.encode().length() / 4));
+      respond(req.response(), index, c, fault, Math.max(1, body.encode().length() / 4));
     });
   }
 
-  private void respond(HttpServerResponse resp, Conversation c, Fault fault, long inputTokens) {
+  private void respond(HttpServerResponse resp, int index, Conversation c, Fault fault, long inputTokens) {
     if (fault instanceof Status s) {
       if (s.retryAfter() != null) {
         resp.putHeader("retry-after", s.retryAfter());
@@ -306,7 +412,7 @@ public abstract class ScriptedModelServer implements AutoCloseable {
       return;
     }
     if (fault instanceof Gate g) {
-      g.gate().onComplete(x -> respond(resp, c, null, inputTokens));
+      g.gate().onComplete(x -> respond(resp, index, c, null, inputTokens));
       return;
     }
     resp.setChunked(true).putHeader("content-type", "text/event-stream").putHeader("cache-control", "no-cache");
@@ -334,7 +440,11 @@ public abstract class ScriptedModelServer implements AutoCloseable {
       });
       return;
     }
-    stream(resp, c, answer(c), fault, inputTokens, cachedTokens);
+    if (fault instanceof StreamError e) {
+      streamError(resp, index, c, e, inputTokens, cachedTokens);
+      return;
+    }
+    stream(resp, index, c, answer(c), fault, inputTokens, cachedTokens);
   }
 
   /** The scripted model: what it answers to a conversation. */
@@ -394,13 +504,27 @@ public abstract class ScriptedModelServer implements AutoCloseable {
     return new Reply(sb.toString(), List.of());
   }
 
+  /** One SSE frame to write; {@code written} (may be null) runs right after it was handed to the connection. */
+  protected record Frame(String sse, Runnable written) {
+    public Frame(String sse) {
+      this(sse, null);
+    }
+
+    void write(HttpServerResponse resp) {
+      resp.write(sse);
+      if (written != null) {
+        written.run();
+      }
+    }
+  }
+
   /**
    * Writes SSE frames in order, {@link #streamDelayMs} apart (all at once when 0), then ends the
    * response when {@code end}. Stops quietly if the client went away.
    */
-  protected void emit(HttpServerResponse resp, List<String> frames, boolean end) {
+  protected void emit(HttpServerResponse resp, List<Frame> frames, boolean end) {
     if (streamDelayMs <= 0) {
-      frames.forEach(resp::write);
+      frames.forEach(f -> f.write(resp));
       if (end) {
         resp.end();
       }
@@ -409,7 +533,7 @@ public abstract class ScriptedModelServer implements AutoCloseable {
     emitFrom(resp, frames, 0, end);
   }
 
-  private void emitFrom(HttpServerResponse resp, List<String> frames, int i, boolean end) {
+  private void emitFrom(HttpServerResponse resp, List<Frame> frames, int i, boolean end) {
     if (resp.closed() || resp.ended()) {
       return;
     }
@@ -419,7 +543,7 @@ public abstract class ScriptedModelServer implements AutoCloseable {
       }
       return;
     }
-    resp.write(frames.get(i));
+    frames.get(i).write(resp);
     vertx.setTimer(streamDelayMs, t -> emitFrom(resp, frames, i + 1, end));
   }
 

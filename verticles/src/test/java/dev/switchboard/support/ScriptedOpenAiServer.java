@@ -67,8 +67,8 @@ public final class ScriptedOpenAiServer extends ScriptedModelServer {
   }
 
   @Override
-  protected void stream(HttpServerResponse resp, Conversation c, Reply reply, Fault fault, long inputTokens,
-      long cachedTokens) {
+  protected void stream(HttpServerResponse resp, int request, Conversation c, Reply reply, Fault fault,
+      long inputTokens, long cachedTokens) {
     String model = c.model();
     write(resp, chunk(model, new JsonObject().put("role", "assistant").put("content", ""), null));
     if (fault instanceof Refusal) {
@@ -79,9 +79,9 @@ public final class ScriptedOpenAiServer extends ScriptedModelServer {
     }
     String partial = fault instanceof Stall s ? s.partialText() : fault instanceof Truncate t ? t.partialText() : null;
     String text = partial != null ? partial : reply.text();
-    List<String> frames = new ArrayList<>();
+    List<Frame> frames = new ArrayList<>();
     for (String piece : pieces(text, 4)) {
-      frames.add(sse(chunk(model, new JsonObject().put("content", piece), null)));
+      frames.add(new Frame(sse(chunk(model, new JsonObject().put("content", piece), null))));
     }
     if (fault instanceof Stall) {
       emit(resp, frames, false); // the connection stays open, silent
@@ -93,22 +93,32 @@ public final class ScriptedOpenAiServer extends ScriptedModelServer {
     }
     for (int i = 0; i < reply.calls().size(); i++) {
       Call call = reply.calls().get(i);
-      frames.add(sse(chunk(model, new JsonObject().put("tool_calls", new JsonArray().add(new JsonObject().put("index", i)
-          .put("id", call.id()).put("type", "function")
-          .put("function", new JsonObject().put("name", call.name()).put("arguments", "")))), null)));
+      JsonObject start = new JsonObject().put("id", call.id()).put("type", "function")
+          .put("function", new JsonObject().put("name", call.name()).put("arguments", ""));
+      frames.add(toolCallFrame(request, model, call, i, start, ""));
       for (String piece : pieces(call.arguments(), ARG_PIECE)) {
-        frames.add(sse(chunk(model, new JsonObject().put("tool_calls", new JsonArray().add(new JsonObject()
-            .put("index", i).put("function", new JsonObject().put("arguments", piece)))), null)));
+        frames.add(toolCallFrame(request, model, call, i,
+            new JsonObject().put("function", new JsonObject().put("arguments", piece)), piece));
       }
     }
-    frames.add(sse(chunk(model, new JsonObject(), reply.calls().isEmpty() ? "stop" : "tool_calls")));
-    long output = Math.max(1, (reply.text().length() + reply.calls().toString().length()) / 4);
-    frames.add(sse(new JsonObject().put("id", "chatcmpl-1").put("object", "chat.completion.chunk").put("model", model)
-        .put("choices", new JsonArray()).put("usage", new JsonObject().put("prompt_tokens", inputTokens)
-            .put("completion_tokens", output).put("total_tokens", inputTokens + output)
-            .put("prompt_tokens_details", new JsonObject().put("cached_tokens", cachedTokens)))));
-    frames.add("data: [DONE]\n\n");
+    frames.add(new Frame(sse(chunk(model, new JsonObject(), reply.calls().isEmpty() ? "stop" : "tool_calls"))));
+    long output = outputTokens(reply);
+    frames.add(new Frame(sse(new JsonObject().put("id", "chatcmpl-1").put("object", "chat.completion.chunk")
+        .put("model", model).put("choices", new JsonArray()).put("usage", new JsonObject()
+            .put("prompt_tokens", inputTokens).put("completion_tokens", output).put("total_tokens", inputTokens + output)
+            .put("prompt_tokens_details", new JsonObject().put("cached_tokens", cachedTokens)))),
+        () -> reported(request, new ReportedUsage(inputTokens, cachedTokens, 0, output))));
+    frames.add(new Frame("data: [DONE]\n\n"));
     emit(resp, frames, true);
+  }
+
+  /** A {@code delta.tool_calls} frame with one piece of call {@code i} (its index left out when so configured). */
+  private Frame toolCallFrame(int request, String model, Call call, int i, JsonObject piece, String argumentsPiece) {
+    if (!omitToolCallIndex) {
+      piece.put("index", i);
+    }
+    return new Frame(sse(chunk(model, new JsonObject().put("tool_calls", new JsonArray().add(piece)), null)),
+        () -> toolCallFrame(request, call.id(), call.name(), argumentsPiece));
   }
 
   private static JsonObject chunk(String model, JsonObject delta, String finish) {

@@ -55,6 +55,7 @@ class ModelConfigTest {
     assertThat(m.idleTimeoutMs()).isEqualTo(15_000);
     assertThat(m.maxTokens()).isEqualTo(2048);
     assertThat(m.pricing().cachedInputPerMTok()).isEqualTo(0.4); // defaults to the input price
+    assertThat(m.pricing().cacheWritePerMTok()).isEqualTo(0.4); // so does the cache-write price
     assertThat(m.retry().maxRetries()).isEqualTo(4);
     assertThat(m.retry().backoffMs()).isEqualTo(ModelConfig.Retry.DEFAULT.backoffMs());
     assertThat(m.chain()).extracting(ModelConfig::label)

@@ -9,6 +9,7 @@ import dev.switchboard.agent.ModelProvider;
 import dev.switchboard.agent.ModelReply;
 import dev.switchboard.agent.ToolCall;
 import dev.switchboard.agent.ToolSpec;
+import dev.switchboard.agent.Tokens;
 import dev.switchboard.agent.Usage;
 import dev.switchboard.config.Secret;
 import dev.switchboard.workspace.ModelConfig;
@@ -125,15 +126,17 @@ public final class AnthropicProvider implements ModelProvider {
     if (apiKey != null) {
       headers.add("x-api-key", apiKey.reveal());
     }
-    Stream stream = new Stream(model, onText);
+    Stream stream = new Stream(model, call, onText);
     return http.postEventStream(model, model.effectiveBaseUrl() + "/messages", headers,
             Buffer.buffer(requestBody(model, call).encode()), signal, stream::onEvent)
-        .map(v -> stream.finish());
+        .map(v -> stream.finish())
+        .recover(err -> Future.failedFuture(StreamingHttp.spent(err, stream.spent())));
   }
 
   /** The state of one streamed message. */
   private static final class Stream {
     final ModelConfig model;
+    final ModelCall call;
     final Consumer<String> onText;
     final StringBuilder text = new StringBuilder();
     final TreeMap<Integer, Block> blocks = new TreeMap<>();
@@ -142,15 +145,21 @@ public final class AnthropicProvider implements ModelProvider {
     long cacheWrite;
     long outputTokens;
     String stopReason;
+    /** An event arrived: the model took the prompt (it is paid for from here on). */
+    boolean received;
     boolean started;
+    /** message_delta gave the final output count. */
+    boolean outputReported;
     boolean stopped;
 
-    Stream(ModelConfig model, Consumer<String> onText) {
+    Stream(ModelConfig model, ModelCall call, Consumer<String> onText) {
       this.model = model;
+      this.call = call;
       this.onText = onText;
     }
 
     void onEvent(SseParser.Event e) {
+      received = true;
       JsonObject j;
       try {
         j = Json.decodeValue(e.data()) instanceof JsonObject o ? o : null;
@@ -208,7 +217,10 @@ public final class AnthropicProvider implements ModelProvider {
             stopReason = s;
           }
           JsonObject u = j.getJsonObject("usage", new JsonObject());
-          outputTokens = u.getLong("output_tokens", outputTokens);
+          if (u.getValue("output_tokens") instanceof Number n) {
+            outputTokens = n.longValue();
+            outputReported = true;
+          }
         }
         case "message_stop" -> stopped = true;
         case "error" -> throw ErrorClassifier.streamed(model.provider(), model.model(),
@@ -242,9 +254,30 @@ public final class AnthropicProvider implements ModelProvider {
           calls.add(ToolCall.parse(b.id, b.name, b.json.toString()));
         }
       }
-      Usage usage = new Usage(inputTokens + cacheRead + cacheWrite, outputTokens, cacheRead);
+      Usage usage = new Usage(inputTokens + cacheRead + cacheWrite, outputTokens, cacheRead, cacheWrite, false);
       String stop = !calls.isEmpty() ? "tool_use" : "max_tokens".equals(stopReason) ? "length" : "stop";
       return new ModelReply(text.toString(), stop, usage, model.provider(), model.model(), calls);
+    }
+
+    /**
+     * What the call used so far, for a failure. message_start reports the prompt (with cache reads
+     * and writes); the output count comes only at the end, so until then it is estimated from what
+     * was streamed, and flagged so. Nothing before the first event.
+     */
+    Usage spent() {
+      if (!received) {
+        return Usage.NONE;
+      }
+      int outputChars = text.length();
+      for (Block b : blocks.values()) {
+        outputChars += b.json.length();
+      }
+      long estimatedOutput = Tokens.estimate(outputChars);
+      if (!started) {
+        return new Usage(call.estimatedTokens(), estimatedOutput, 0, 0, true);
+      }
+      long output = outputReported ? outputTokens : Math.max(outputTokens, estimatedOutput);
+      return new Usage(inputTokens + cacheRead + cacheWrite, output, cacheRead, cacheWrite, !outputReported);
     }
 
     private ModelFailure malformed(String message) {

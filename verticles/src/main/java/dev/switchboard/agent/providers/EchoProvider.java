@@ -55,9 +55,9 @@ public final class EchoProvider implements ModelProvider {
     Usage usage = new Usage(Math.max(1, call.estimatedTokens()), Math.max(1, Tokens.estimate(text)), 0, true);
     ModelReply reply = new ModelReply(text, "stop", usage, "echo", model.model(), List.of());
     Promise<ModelReply> done = Promise.promise();
-    signal.onAbort(() -> done.tryFail(new AbortSignal.Aborted(signal.reason())));
+    AbortSignal.Registration onAbort = signal.onAbort(() -> done.tryFail(new AbortSignal.Aborted(signal.reason())));
     emit(chunks, 0, delay, onText, signal, done, reply);
-    return done.future();
+    return done.future().onComplete(x -> onAbort.remove());
   }
 
   private void emit(List<String> chunks, int i, long delay, Consumer<String> onText, AbortSignal signal,

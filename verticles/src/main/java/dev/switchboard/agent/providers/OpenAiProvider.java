@@ -109,7 +109,8 @@ public final class OpenAiProvider implements ModelProvider {
     Stream stream = new Stream(model, call, onText);
     return http.postEventStream(model, model.effectiveBaseUrl() + "/chat/completions", headers,
             Buffer.buffer(requestBody(model, call).encode()), signal, stream::onEvent)
-        .map(v -> stream.finish());
+        .map(v -> stream.finish())
+        .recover(err -> Future.failedFuture(StreamingHttp.spent(err, stream.spent())));
   }
 
   /** The state of one streamed answer. */
@@ -123,6 +124,8 @@ public final class OpenAiProvider implements ModelProvider {
     String finishReason;
     Usage usage;
     boolean done;
+    /** An event arrived: the model took the prompt and began answering (it is paid for from here on). */
+    boolean received;
 
     Stream(ModelConfig model, ModelCall call, Consumer<String> onText) {
       this.model = model;
@@ -131,6 +134,7 @@ public final class OpenAiProvider implements ModelProvider {
     }
 
     void onEvent(SseParser.Event e) {
+      received = true;
       String data = e.data().strip();
       if (data.equals("[DONE]")) {
         done = true;
@@ -220,9 +224,25 @@ public final class OpenAiProvider implements ModelProvider {
         }
         toolCalls.add(ToolCall.parse(c.id != null ? c.id : "call_" + n, c.name.toString(), c.arguments.toString()));
       }
-      Usage u = usage != null ? usage : new Usage(call.estimatedTokens(), Tokens.estimate(text.length()), 0, true);
+      Usage u = usage != null ? usage : estimatedUsage();
       String stop = !toolCalls.isEmpty() ? "tool_use" : "length".equals(finishReason) ? "length" : "stop";
       return new ModelReply(text.toString(), stop, u, model.provider(), model.model(), toolCalls);
+    }
+
+    /**
+     * What the call used so far, for a failure: the reported usage if it came (it comes last), else
+     * an estimate (prompt, and what was streamed), flagged so. Nothing before the first event.
+     */
+    Usage spent() {
+      return !received ? Usage.NONE : usage != null ? usage : estimatedUsage();
+    }
+
+    private Usage estimatedUsage() {
+      int outputChars = text.length() + refusal.length();
+      for (PartialCall c : calls.values()) {
+        outputChars += c.name.length() + c.arguments.length();
+      }
+      return new Usage(call.estimatedTokens(), Tokens.estimate(outputChars), 0, true);
     }
 
     private static String clip(CharSequence s) {

@@ -4,6 +4,7 @@ import dev.switchboard.agent.AbortSignal;
 import dev.switchboard.agent.FailureKind;
 import dev.switchboard.agent.ModelFailure;
 import dev.switchboard.agent.Redactor;
+import dev.switchboard.agent.Usage;
 import dev.switchboard.config.Secret;
 import dev.switchboard.workspace.ModelConfig;
 import io.vertx.core.Future;
@@ -54,6 +55,23 @@ final class StreamingHttp {
     return new Exchange(model, url, headers, body, signal, handler).start();
   }
 
+  /**
+   * {@code err} carrying the tokens the call used before it failed, when it is a failure that can
+   * carry them (a classified model failure or an abort); a stream that started was paid for.
+   */
+  static Throwable spent(Throwable err, Usage spent) {
+    if (spent.isEmpty()) {
+      return err;
+    }
+    if (err instanceof ModelFailure f) {
+      return f.withUsage(spent);
+    }
+    if (err instanceof AbortSignal.Aborted a) {
+      return a.withUsage(spent);
+    }
+    return err;
+  }
+
   /** One request/response with its timers. Runs on the caller's context. */
   private final class Exchange {
     final ModelConfig model;
@@ -83,7 +101,7 @@ final class StreamingHttp {
       overallTimer = vertx.setTimer(model.timeoutMs(), t -> fail(failure(FailureKind.TIMEOUT,
           "no complete answer within " + model.timeoutMs() + " ms (timeoutMs)")));
       armIdle();
-      signal.onAbort(() -> fail(new AbortSignal.Aborted(signal.reason())));
+      AbortSignal.Registration onAbort = signal.onAbort(() -> fail(new AbortSignal.Aborted(signal.reason())));
       RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(url)
           .setHeaders(headers).setFollowRedirects(false)
           .setConnectTimeout(Math.min(model.timeoutMs(), MAX_CONNECT_TIMEOUT_MS));
@@ -101,6 +119,7 @@ final class StreamingHttp {
       return done.future().onComplete(x -> {
         vertx.cancelTimer(overallTimer);
         vertx.cancelTimer(idleTimer);
+        onAbort.remove();
       });
     }
 

@@ -21,7 +21,7 @@ final class MemoryTools {
 
   static Tool search(WorkspaceBus bus) {
     ToolSpec spec = new ToolSpec("memory_search", "Search your long-term memory (all words must match; empty query:"
-        + " most recent).", Args.schema(new JsonObject().put("query", Args.STRING).put("limit", Args.INTEGER), "query"));
+        + " most recent).", Args.schema(new JsonObject().put("query", Args.STRING).put("limit", Args.INTEGER)));
     return Tool.of(spec, (ctx, toolCallId, args) -> {
       String query = Args.optionalString(args, "query", 500);
       int limit = Args.integer(args, "limit", 5, 1, 20);
