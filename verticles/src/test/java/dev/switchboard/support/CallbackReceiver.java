@@ -145,19 +145,23 @@ public final class CallbackReceiver implements AutoCloseable {
     refuseWhenWith = status;
   }
 
-  /** Waits until a callback matching {@code which} came (whatever was answered). */
+  /** Waits until a callback matching {@code which} came (whatever was answered); returns the first. */
   public JsonObject awaitCall(Predicate<JsonObject> which) {
+    return awaitCalls(which, 1).get(0);
+  }
+
+  /** Waits until {@code n} callbacks matching {@code which} came; returns them in order. */
+  public List<JsonObject> awaitCalls(Predicate<JsonObject> which, int n) {
     long deadline = System.currentTimeMillis() + 60_000;
     synchronized (messages) {
       while (true) {
-        for (JsonObject c : calls) {
-          if (which.test(c)) {
-            return c.copy();
-          }
+        List<JsonObject> found = calls.stream().filter(which).map(JsonObject::copy).toList();
+        if (found.size() >= n) {
+          return found;
         }
         long left = deadline - System.currentTimeMillis();
         if (left <= 0) {
-          throw new AssertionError("no such callback; got " + calls);
+          throw new AssertionError(n + " such callbacks did not come; got " + calls);
         }
         try {
           messages.wait(left);
