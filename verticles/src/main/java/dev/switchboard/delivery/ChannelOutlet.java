@@ -84,7 +84,10 @@ public final class ChannelOutlet {
           j.getBoolean("reconcile", false), j.getBoolean("activity", false));
     }
 
-    /** Until an adapter registers: no limit, no edits, Markdown as written. */
+    /**
+     * An account no adapter has announced: no edits and no activity, so previews and typing are not
+     * shown; obligations of such an account are not sent at all until it is announced.
+     */
     public static Profile unknown(String channel, String accountId) {
       return new Profile(channel, accountId, 0, false, 1000, "markdown", false);
     }

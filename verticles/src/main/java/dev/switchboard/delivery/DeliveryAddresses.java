@@ -17,11 +17,11 @@ public final class DeliveryAddresses {
    */
   public static final String PREVIEW = "delivery.preview";
   /**
-   * {@code {to, text, idempotencyKey?, mirrorSessionKey?}} → {@code {obligationId, channel, accountId}}: deliver a
-   * message to an explicit target ({@code <channel>:<chat>[:<thread>]}, {@code <channel>:<account>:<chat>[:<thread>]})
-   * or a home chat ({@code home:<channel>} or {@code home:<channel>:<account>}). 404 when no such home chat is set.
-   * Components that already hold a {@link ReplyTarget} pass it as {@code target} instead of {@code to} (routing's
-   * pairing replies): no parsing, no session, no model call.
+   * {@code {target, text, idempotencyKey?, mirrorSessionKey?}} → {@code {obligationId, channel, accountId, target}}:
+   * deliver a message to a chat the sender already resolved, as a {@link ReplyTarget} object
+   * ({@code channel, accountId, peerKind: direct | group | channel, peerId, threadId?}). Strings such as
+   * {@code telegram:<chat>} or {@code home:telegram} are parsed where an operator writes them (the
+   * {@code send} protocol method), never here. One message per idempotency key; no session, no model call.
    */
   public static final String SEND = "delivery.send";
   /**

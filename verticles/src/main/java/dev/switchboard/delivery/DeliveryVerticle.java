@@ -1,13 +1,13 @@
 package dev.switchboard.delivery;
 
 import dev.switchboard.store.GroupCommit;
-import dev.switchboard.store.HomeTargetStore;
 import dev.switchboard.store.Ids;
 import dev.switchboard.store.Obligation;
 import dev.switchboard.store.OutboxStore;
 import dev.switchboard.store.PreviewStore;
 import dev.switchboard.workspace.BusFailure;
 import dev.switchboard.workspace.WorkspaceBus;
+import dev.switchboard.workspace.WorkspaceConfig;
 import dev.switchboard.workspace.WorkspaceContext;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -18,6 +18,7 @@ import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -26,7 +27,6 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,45 +40,71 @@ import org.slf4j.LoggerFactory;
  * reconciled with the platform before anything is sent again, or, where the platform cannot tell,
  * resent once marked as a possible duplicate. On channels that edit messages, a preview shows the
  * reply while it streams and the final text edits that preview: the obligation alone decides
- * whether a final is still owed. Obligations survive restarts; nothing here re-runs a turn.
+ * whether a final is still owed. Previews and final edits of every reply in one chat share that
+ * chat's edit budget ({@code editThrottleMs}). An obligation waits, pending, until its channel
+ * account's adapter has announced what the account takes: its limit, dialect, edits and whether it
+ * can reconcile decide how it is sent. Obligations survive restarts; nothing here re-runs a turn.
  */
 public final class DeliveryVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(DeliveryVerticle.class);
   private static final Pattern RETRY_AFTER = Pattern.compile("retryAfterMs=(\\d+)");
-  static final int MAX_ATTEMPTS = 8;
-  static final long SEND_TIMEOUT_MS = 30_000;
   static final long SWEEP_MS = 1_000;
-  static final long MAX_BACKOFF_MS = 5 * 60_000;
   static final long RECONCILE_DELAY_MS = 500;
   static final String FAILURE_NOTICE = "Sorry, a reply could not be delivered here.";
 
   private WorkspaceBus bus;
+  private WorkspaceConfig.DeliverySettings settings;
+  /** This instance's claim token: steps out of {@code sending} are written only while it holds the claim. */
+  private final String owner = Ids.next();
   private OutboxStore outbox;
   private PreviewStore previewStore;
-  private HomeTargetStore homes;
   private long sweepTimer;
   private boolean sweeping;
   /** Obligations this process is sending right now (the database claim is the real guard). */
   private final Set<String> inFlight = new HashSet<>();
   private final Map<String, ChannelOutlet.Profile> profiles = new HashMap<>();
   private final Map<String, Preview> previews = new HashMap<>();
+  /** Edit budgets, per chat ({@link #chatKey}). */
+  private final Map<String, ChatGate> gates = new HashMap<>();
 
   /** A run's streaming preview message. */
   private static final class Preview {
     final String runId;
     final ReplyTarget target;
+    final String chat;
     final long createdAt = System.currentTimeMillis();
     String messageId;
     String pending = "";
     String sent = "";
-    long notBefore;
-    long timer = -1;
+    /** Waiting for the chat's next edit slot. */
+    boolean queued;
     Future<Void> inFlight;
     boolean closed;
 
     Preview(String runId, ReplyTarget target) {
       this.runId = runId;
       this.target = target;
+      this.chat = chatKey(target);
+    }
+  }
+
+  /**
+   * One chat's edit budget. Preview creations, preview edits and final edits of every reply in the
+   * chat take turns: one at a time, the next {@code editThrottleMs} after the previous one was
+   * answered (longer when the platform asked for a pause), so several replies streaming into one
+   * chat do not multiply its rate of edits.
+   */
+  private static final class ChatGate {
+    long notBefore;
+    boolean busy;
+    long timer = -1;
+    final ArrayDeque<Promise<Void>> waiting = new ArrayDeque<>();
+  }
+
+  /** The obligation's claim was taken over by another process: this attempt stops writing. */
+  private static final class LostClaim extends RuntimeException {
+    LostClaim(String id) {
+      super("delivery " + id + " was taken over by another process", null, false, false);
     }
   }
 
@@ -86,11 +112,11 @@ public final class DeliveryVerticle extends VerticleBase {
   public Future<?> start() {
     WorkspaceContext ctx = WorkspaceContext.from(config());
     bus = ctx.bus(vertx);
+    settings = ctx.config().delivery();
     var pool = ctx.pool(vertx);
     // claims and outcomes of many sends share a commit under load
     outbox = new OutboxStore(pool, new GroupCommit(pool, 64));
     previewStore = new PreviewStore(pool);
-    homes = new HomeTargetStore(pool);
     return Future.all(List.of(
             bus.<JsonObject>consumer(DeliveryAddresses.DISPATCH, this::onDispatch).completion(),
             bus.<JsonObject>consumer(DeliveryAddresses.STATS, this::onStats).completion(),
@@ -98,7 +124,7 @@ public final class DeliveryVerticle extends VerticleBase {
             bus.<JsonObject>consumer(DeliveryAddresses.PREVIEW, this::onPreview).completion(),
             bus.<JsonObject>consumer(DeliveryAddresses.SEND, this::onSend).completion(),
             bus.<JsonObject>consumer(DeliveryAddresses.ACTIVITY, this::onActivity).completion()))
-        .compose(v -> outbox.recoverSending())
+        .compose(v -> outbox.recoverSending(owner))
         .onSuccess(n -> {
           if (n > 0) {
             LOG.warn("{} delivery(ies) were being sent when the process stopped; they are reconciled before any resend", n);
@@ -110,7 +136,7 @@ public final class DeliveryVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(sweepTimer);
-    previews.values().forEach(p -> vertx.cancelTimer(p.timer));
+    gates.values().forEach(g -> vertx.cancelTimer(g.timer));
     return Future.succeededFuture();
   }
 
@@ -123,22 +149,42 @@ public final class DeliveryVerticle extends VerticleBase {
           p.format(), p.maxChars());
       return;
     }
-    profiles.put(p.channel() + "/" + p.accountId(), p);
+    boolean first = profiles.put(accountKey(p.channel(), p.accountId()), p) == null;
     if (msg.replyAddress() != null) {
       msg.reply(new JsonObject().put("registered", true));
     }
+    if (first) {
+      sweep(); // what waited for this account goes out now, not at the next tick
+    }
+  }
+
+  private static String accountKey(String channel, String accountId) {
+    return channel + "/" + accountId;
+  }
+
+  /** A chat, for its edit budget: channel, account and chat id (threads of a chat share it). */
+  private static String chatKey(ReplyTarget t) {
+    return t.channel() + "\0" + t.accountId() + "\0" + t.peerId();
   }
 
   private ChannelOutlet.Profile profile(String channel, String accountId) {
-    ChannelOutlet.Profile p = profiles.get(channel + "/" + accountId);
+    ChannelOutlet.Profile p = profiles.get(accountKey(channel, accountId));
     return p != null ? p : ChannelOutlet.Profile.unknown(channel, accountId);
   }
 
   private void onDispatch(Message<JsonObject> msg) {
     String id = msg.body().getString("obligationId");
     JsonObject fresh = msg.body().getJsonObject("obligation");
-    if (id != null) {
-      deliver(id, fresh == null ? null : Obligation.fromJson(fresh));
+    if (fresh != null) {
+      deliver(Obligation.fromJson(fresh), true);
+    } else if (id != null) {
+      outbox.find(id)
+          .onSuccess(o -> {
+            if (o != null) {
+              deliver(o, false);
+            }
+          })
+          .onFailure(err -> LOG.warn("dispatch of {}: {} (the sweep picks it up)", id, err.toString()));
     }
   }
 
@@ -159,31 +205,45 @@ public final class DeliveryVerticle extends VerticleBase {
     });
   }
 
-  /** Sends everything due that nobody is sending (retries, and anything a dispatch missed). */
+  /**
+   * Sends everything due that nobody is sending (retries, anything a dispatch missed, and what
+   * waited for its account to be announced), for announced accounts only.
+   */
   private void sweep() {
-    long staleBefore = System.currentTimeMillis() - 3_600_000;
-    previews.values().removeIf(p -> p.createdAt < staleBefore && p.inFlight == null);
+    long now = System.currentTimeMillis();
+    long staleBefore = now - 3_600_000;
+    previews.values().removeIf(p -> p.createdAt < staleBefore && p.inFlight == null && !p.queued);
+    gates.values().removeIf(g -> !g.busy && g.waiting.isEmpty() && g.timer < 0 && g.notBefore < now);
     if (sweeping) {
       return;
     }
     sweeping = true;
-    outbox.due(Instant.now(), 200)
-        .onSuccess(list -> list.forEach(o -> deliver(o.id(), null)))
+    List<Map.Entry<String, String>> announced = profiles.values().stream()
+        .map(p -> Map.entry(p.channel(), p.accountId())).toList();
+    outbox.due(Instant.now(), 200, announced)
+        .onSuccess(list -> list.forEach(o -> deliver(o, false)))
         .onFailure(err -> LOG.warn("outbox sweep failed: {}", err.toString()))
         .onComplete(x -> sweeping = false);
   }
 
   /**
    * Claims and sends one obligation. A fresh obligation handed over with its dispatch (just
-   * committed, never sent) needs no second read after the claim.
+   * committed, never sent) needs no second read after the claim. Until the obligation's account is
+   * announced it is left pending: sent with an unknown profile it would go out whole, unconverted,
+   * without a duplicate check; the sweep takes it once the adapter registers.
    */
-  private void deliver(String id, Obligation fresh) {
+  private void deliver(Obligation o, boolean fresh) {
+    String id = o.id();
+    if (!profiles.containsKey(accountKey(o.channel(), o.accountId()))) {
+      LOG.info("delivery {} waits until {}/{} is announced by its adapter", id, o.channel(), o.accountId());
+      return;
+    }
     if (!inFlight.add(id)) {
       return;
     }
-    outbox.claim(id, Instant.now())
+    outbox.claim(id, Instant.now(), owner)
         .compose(won -> !won ? Future.succeededFuture()
-            : fresh != null && fresh.attempts() == 0 && fresh.receipts().isEmpty() ? send(fresh.claimed())
+            : fresh && o.attempts() == 0 && o.receipts().isEmpty() ? send(o.claimed())
             : outbox.find(id).compose(this::send))
         .onFailure(err -> LOG.warn("delivery of {} failed: {}", id, err.toString()))
         .onComplete(x -> inFlight.remove(id));
@@ -250,36 +310,53 @@ public final class DeliveryVerticle extends VerticleBase {
     if (a.reconcile) {
       return reconcile(a, i);
     }
-    // a chunk resent after an unknown outcome carries the marker until it lands
-    String formatted = (a.marked ? ChannelOutlet.DUPLICATE_MARKER : "") + Formatter.format(a.chunks.get(i), a.profile.format());
     boolean editPreview = i == 0 && a.previewId != null;
     Future<ChannelOutlet.Receipt> sent = editPreview
-        ? request(a, ChannelOutlet.EDIT, i, formatted, a.previewId).recover(err -> {
-          if (code(err) == ChannelOutlet.FORMAT_REJECTED) {
-            return request(a, ChannelOutlet.EDIT, i, Formatter.format(a.chunks.get(i), "plain"), a.previewId, "plain");
-          }
+        ? editFinal(a, i).recover(err -> {
           if (code(err) == ChannelOutlet.GONE || code(err) == ChannelOutlet.REJECTED || code(err) == ChannelOutlet.UNSUPPORTED) {
             // the preview cannot carry the final: take it down and send the final anew
             String stale = a.previewId;
             a.previewId = null;
             return request(a, ChannelOutlet.DELETE, i, "", stale).recover(x -> Future.succeededFuture())
-                .compose(x -> sendNew(a, i, formatted));
+                .compose(x -> sendNew(a, i));
           }
           return Future.failedFuture(err);
         })
-        : sendNew(a, i, formatted);
+        : sendNew(a, i);
     return sent.compose(receipt -> {
       a.receipts.add(receipt.messageId());
       a.marked = false;
       // between chunks the progress is recorded; after the last one, delivered() records it
-      return i + 1 < a.chunks.size() ? outbox.progress(a.o.id(), a.receipts, false, false) : Future.<Void>succeededFuture();
+      return i + 1 < a.chunks.size() ? progress(a, false, false) : Future.<Void>succeededFuture();
     }).compose(x -> chunk(a, i + 1));
   }
 
-  private Future<ChannelOutlet.Receipt> sendNew(Attempt a, int i, String formatted) {
-    return request(a, ChannelOutlet.SEND, i, formatted, null).recover(err -> code(err) == ChannelOutlet.FORMAT_REJECTED
-        ? request(a, ChannelOutlet.SEND, i, Formatter.format(a.chunks.get(i), "plain"), null, "plain")
-        : Future.failedFuture(err));
+  /** A chunk resent after an unknown outcome carries the marker until it lands, in either dialect. */
+  private static String text(Attempt a, int i, String format) {
+    return (a.marked ? ChannelOutlet.DUPLICATE_MARKER : "") + Formatter.format(a.chunks.get(i), format);
+  }
+
+  private Future<ChannelOutlet.Receipt> sendNew(Attempt a, int i) {
+    return request(a, ChannelOutlet.SEND, i, text(a, i, a.profile.format()), null)
+        .recover(err -> code(err) == ChannelOutlet.FORMAT_REJECTED
+            ? request(a, ChannelOutlet.SEND, i, text(a, i, "plain"), null, "plain")
+            : Future.failedFuture(err));
+  }
+
+  /** The final text into the preview, when the chat's edit budget allows (it may have just been edited). */
+  private Future<ChannelOutlet.Receipt> editFinal(Attempt a, int i) {
+    String chat = chatKey(a.target);
+    return acquire(chat).compose(x -> request(a, ChannelOutlet.EDIT, i, text(a, i, a.profile.format()), a.previewId)
+        .recover(err -> code(err) == ChannelOutlet.FORMAT_REJECTED
+            ? request(a, ChannelOutlet.EDIT, i, text(a, i, "plain"), a.previewId, "plain")
+            : Future.failedFuture(err))
+        .andThen(ar -> release(chat, waitAfter(ar.failed() ? ar.cause() : null, a.profile))));
+  }
+
+  /** Records progress while this instance holds the claim; fails with {@link LostClaim} when it does not. */
+  private Future<Void> progress(Attempt a, boolean reconcile, boolean marked) {
+    return outbox.progress(a.o.id(), owner, a.receipts, reconcile, marked)
+        .compose(held -> held ? Future.<Void>succeededFuture() : Future.failedFuture(new LostClaim(a.o.id())));
   }
 
   /**
@@ -299,24 +376,29 @@ public final class DeliveryVerticle extends VerticleBase {
         if (r.found()) {
           a.receipts.add(r.messageId());
           a.marked = false;
-          return outbox.progress(a.o.id(), a.receipts, false, false).compose(x -> chunk(a, i + 1));
+          return progress(a, false, false).compose(x -> chunk(a, i + 1));
         }
-        return outbox.progress(a.o.id(), a.receipts, false, a.marked).compose(x -> chunk(a, i));
+        return progress(a, false, a.marked).compose(x -> chunk(a, i));
       });
     }
     if (a.marked) {
       LOG.warn("delivery {} to {}/{}: outcome unknown after a marked resend; not sending a third copy", a.o.id(),
           a.o.channel(), a.o.accountId());
-      return outbox.fail(a.o.id(), Obligation.AMBIGUOUS, "outcome unknown after a resend marked as a possible duplicate");
+      return outbox.fail(a.o.id(), owner, Obligation.AMBIGUOUS,
+          "outcome unknown after a resend marked as a possible duplicate").mapEmpty();
     }
     a.reconcile = false;
     a.marked = true;
     // recorded before the resend: a crash now must not lead to an unmarked copy
-    return outbox.progress(a.o.id(), a.receipts, false, true).compose(x -> chunk(a, i));
+    return progress(a, false, true).compose(x -> chunk(a, i));
   }
 
   private Future<Void> finish(Attempt a) {
-    return outbox.delivered(a.o.id(), a.receipts).compose(won -> {
+    return outbox.delivered(a.o.id(), owner, a.receipts).compose(won -> {
+      if (!won) {
+        LOG.warn("delivery {}: sent, but another process took the obligation over meanwhile; it reconciles", a.o.id());
+        return Future.<Void>succeededFuture();
+      }
       if (a.usedPreview) {
         previewStore.forget(a.o.runId()).onFailure(err -> LOG.debug("preview row of {}: {}", a.o.runId(), err.toString()));
       }
@@ -337,26 +419,31 @@ public final class DeliveryVerticle extends VerticleBase {
       String format) {
     ChannelOutlet.Request r = new ChannelOutlet.Request(op, a.o.id(), a.o.runId(), a.target, chunk, a.chunks.size(), text,
         format, messageId, false, a.o.attempts(), a.o.payload());
-    return bus.request(ChannelOutlet.address(a.o.channel(), a.o.accountId()), r.toJson(), SEND_TIMEOUT_MS)
+    return bus.request(ChannelOutlet.address(a.o.channel(), a.o.accountId()), r.toJson(), settings.sendTimeoutMs())
         .map(ChannelOutlet.Receipt::fromJson);
   }
 
   private Future<Void> retryOrFail(Attempt a, Throwable err) {
     Obligation o = a.o;
+    if (err instanceof LostClaim) {
+      LOG.warn(err.getMessage());
+      return Future.succeededFuture();
+    }
     int code = code(err);
     String why = describe(err);
     if (code == ChannelOutlet.REJECTED || code == BusFailure.BAD_REQUEST) {
       LOG.warn("delivery {} to {}/{} rejected for good: {}", o.id(), o.channel(), o.accountId(), why);
-      return outbox.fail(o.id(), Obligation.FAILED, why);
+      return outbox.fail(o.id(), owner, Obligation.FAILED, why).onSuccess(won -> notice(a, won)).mapEmpty();
     }
+    // no answer in time: the request may have arrived (the adapter's own timeouts answer AMBIGUOUS)
     boolean unknownOutcome = code == ChannelOutlet.AMBIGUOUS
         || (err instanceof ReplyException r && r.failureType() == ReplyFailure.TIMEOUT);
-    if (o.attempts() >= MAX_ATTEMPTS) {
+    if (o.attempts() >= settings.maxAttempts()) {
       LOG.warn("delivery {} to {}/{} failed after {} attempts: {}", o.id(), o.channel(), o.accountId(), o.attempts(), why);
-      return outbox.fail(o.id(), unknownOutcome ? Obligation.AMBIGUOUS : Obligation.FAILED, why)
-          .onSuccess(x -> notice(a));
+      return outbox.fail(o.id(), owner, unknownOutcome ? Obligation.AMBIGUOUS : Obligation.FAILED, why)
+          .onSuccess(won -> notice(a, won)).mapEmpty();
     }
-    long wait = unknownOutcome ? RECONCILE_DELAY_MS : backoffMs(o.attempts());
+    long wait = unknownOutcome ? RECONCILE_DELAY_MS : backoffMs(o.attempts(), settings.backoffMs(), settings.maxBackoffMs());
     Matcher m = err.getMessage() == null ? null : RETRY_AFTER.matcher(err.getMessage());
     if (code == ChannelOutlet.RATE_LIMITED && m != null && m.find()) {
       wait = Math.max(Long.parseLong(m.group(1)), 0);
@@ -365,26 +452,34 @@ public final class DeliveryVerticle extends VerticleBase {
         o.attempts(), why, wait, unknownOutcome ? " after reconciling" : "");
     Instant when = Instant.now().plusMillis(wait);
     boolean reconcile = unknownOutcome || a.reconcile;
-    return outbox.progress(o.id(), a.receipts, reconcile, a.marked)
-        .compose(x -> outbox.retryAt(o.id(), when, why, reconcile));
+    return progress(a, reconcile, a.marked)
+        .compose(x -> outbox.retryAt(o.id(), owner, when, why, reconcile))
+        .<Void>mapEmpty()
+        .recover(e -> e instanceof LostClaim ? Future.succeededFuture() : Future.failedFuture(e));
   }
 
-  /** After the last attempt, one best-effort short notice, so the user is not left waiting in silence. */
-  private void notice(Attempt a) {
-    if (a.o.payload().containsKey("notice") || "webchat".equals(a.o.channel())) {
+  /**
+   * After the last attempt (or a refusal for good), one best-effort short notice, so the user is
+   * not left waiting in silence; only by the instance whose claim ended the obligation.
+   */
+  private void notice(Attempt a, boolean won) {
+    if (!won || a.o.payload().containsKey("notice") || "webchat".equals(a.o.channel())) {
       return;
     }
     ChannelOutlet.Request r = new ChannelOutlet.Request(ChannelOutlet.SEND, null, a.o.runId(), a.target, 0, 1,
         Formatter.format(FAILURE_NOTICE, a.profile.format()), a.profile.format(), null, false, 1,
         new JsonObject().put("notice", "failed"));
-    bus.request(ChannelOutlet.address(a.o.channel(), a.o.accountId()), r.toJson(), SEND_TIMEOUT_MS)
+    bus.request(ChannelOutlet.address(a.o.channel(), a.o.accountId()), r.toJson(), settings.sendTimeoutMs())
         .onFailure(err -> LOG.info("failure notice to {}/{} not delivered either: {}", a.o.channel(), a.o.accountId(),
             err.getMessage()));
   }
 
-  /** 1 s, 2 s, 4 s ... capped, with up to 20 % jitter so retries of many obligations spread out. */
-  static long backoffMs(int attempts) {
-    long base = Math.min(MAX_BACKOFF_MS, 1000L << Math.min(Math.max(attempts - 1, 0), 20));
+  /**
+   * {@code first}, twice that, four times ... capped at {@code max}, with up to 20 % jitter so
+   * retries of many obligations spread out.
+   */
+  static long backoffMs(int attempts, long first, long max) {
+    long base = Math.min(max, first << Math.min(Math.max(attempts - 1, 0), 20));
     return base + ThreadLocalRandom.current().nextLong(base / 5 + 1);
   }
 
@@ -417,7 +512,6 @@ public final class DeliveryVerticle extends VerticleBase {
       Preview p = previews.remove(runId);
       if (p != null) {
         p.closed = true;
-        vertx.cancelTimer(p.timer);
         if ("interrupt".equals(end)) {
           // an interrupted reply never appears: take its preview down once it exists
           (p.inFlight == null ? Future.<Void>succeededFuture() : p.inFlight).onComplete(x -> {
@@ -439,19 +533,22 @@ public final class DeliveryVerticle extends VerticleBase {
     schedulePreview(p, profile);
   }
 
+  /** Queues the preview for its chat's next edit slot, unless it is queued or in flight already. */
   private void schedulePreview(Preview p, ChannelOutlet.Profile profile) {
-    if (p.closed || p.inFlight != null || p.timer >= 0 || p.pending.isBlank() || p.pending.equals(p.sent)) {
+    if (p.closed || p.inFlight != null || p.queued || p.pending.isBlank() || p.pending.equals(p.sent)) {
       return;
     }
-    long delay = Math.max(0, p.notBefore - System.currentTimeMillis());
-    p.timer = vertx.setTimer(Math.max(1, delay), t -> {
-      p.timer = -1;
+    p.queued = true;
+    acquire(p.chat).onComplete(x -> {
+      p.queued = false;
       flushPreview(p, profile);
     });
   }
 
+  /** Runs with the chat's edit slot held; gives it back when done (at once when nothing was sent). */
   private void flushPreview(Preview p, ChannelOutlet.Profile profile) {
     if (p.closed || p.pending.equals(p.sent)) {
+      release(p.chat, 0);
       return;
     }
     String text = p.pending;
@@ -467,31 +564,71 @@ public final class DeliveryVerticle extends VerticleBase {
           }
           return Future.succeededFuture();
         })
-        .onFailure(err -> {
-          Matcher m = err.getMessage() == null ? null : RETRY_AFTER.matcher(err.getMessage());
-          if (code(err) == ChannelOutlet.RATE_LIMITED && m != null && m.find()) {
-            p.notBefore = System.currentTimeMillis() + Long.parseLong(m.group(1));
-          }
-          LOG.debug("preview of {} not updated: {}", p.runId, err.toString());
-        })
-        .onComplete(x -> {
-          p.notBefore = Math.max(p.notBefore, System.currentTimeMillis() + profile.editThrottleMs());
+        .onFailure(err -> LOG.debug("preview of {} not updated: {}", p.runId, err.toString()))
+        .onComplete(ar -> {
+          release(p.chat, waitAfter(ar.failed() ? ar.cause() : null, profile));
           p.inFlight = null;
           done.complete();
           schedulePreview(p, profile);
         });
   }
 
+  /** How long a chat's edits pause after one: the throttle, or what the platform asked for when longer. */
+  private static long waitAfter(Throwable err, ChannelOutlet.Profile profile) {
+    long wait = profile.editThrottleMs();
+    Matcher m = err == null || err.getMessage() == null ? null : RETRY_AFTER.matcher(err.getMessage());
+    if (code(err) == ChannelOutlet.RATE_LIMITED && m != null && m.find()) {
+      wait = Math.max(wait, Long.parseLong(m.group(1)));
+    }
+    return wait;
+  }
+
+  /** Completes when it is {@code chat}'s turn to be edited; the caller must {@link #release} it. */
+  private Future<Void> acquire(String chat) {
+    ChatGate g = gates.computeIfAbsent(chat, k -> new ChatGate());
+    Promise<Void> turn = Promise.promise();
+    g.waiting.add(turn);
+    pump(g);
+    return turn.future();
+  }
+
+  /** Ends the holder's turn; the next may edit {@code waitMs} from now. */
+  private void release(String chat, long waitMs) {
+    ChatGate g = gates.get(chat);
+    if (g == null) {
+      return;
+    }
+    g.busy = false;
+    g.notBefore = Math.max(g.notBefore, System.currentTimeMillis() + waitMs);
+    pump(g);
+  }
+
+  private void pump(ChatGate g) {
+    if (g.busy || g.timer >= 0 || g.waiting.isEmpty()) {
+      return;
+    }
+    long delay = g.notBefore - System.currentTimeMillis();
+    if (delay > 0) {
+      g.timer = vertx.setTimer(delay, t -> {
+        g.timer = -1;
+        pump(g);
+      });
+      return;
+    }
+    g.busy = true;
+    g.waiting.poll().complete();
+  }
+
   private Future<ChannelOutlet.Receipt> previewRequest(Preview p, ChannelOutlet.Profile profile, String op, String text) {
     String formatted = text.isEmpty() ? "" : Formatter.format(text, profile.format());
     ChannelOutlet.Request r = new ChannelOutlet.Request(op, null, p.runId, p.target, 0, 1, formatted, profile.format(),
         p.messageId, true, 1, new JsonObject());
-    return bus.request(ChannelOutlet.address(p.target.channel(), p.target.accountId()), r.toJson(), SEND_TIMEOUT_MS)
+    return bus.request(ChannelOutlet.address(p.target.channel(), p.target.accountId()), r.toJson(), settings.sendTimeoutMs())
         .map(ChannelOutlet.Receipt::fromJson)
         .recover(err -> code(err) == ChannelOutlet.FORMAT_REJECTED && !text.isEmpty()
             ? bus.request(ChannelOutlet.address(p.target.channel(), p.target.accountId()),
                 new ChannelOutlet.Request(op, null, p.runId, p.target, 0, 1, text, "plain", p.messageId, true, 1,
-                    new JsonObject()).toJson(), SEND_TIMEOUT_MS).map(ChannelOutlet.Receipt::fromJson)
+                    new JsonObject()).toJson(), settings.sendTimeoutMs()).map(ChannelOutlet.Receipt::fromJson)
             : Future.failedFuture(err));
   }
 
@@ -504,8 +641,7 @@ public final class DeliveryVerticle extends VerticleBase {
     if (p == null) {
       return previewStore.find(runId);
     }
-    p.closed = true;
-    vertx.cancelTimer(p.timer);
+    p.closed = true; // a turn it still waits for is handed on unused
     Future<Void> pending = p.inFlight == null ? Future.succeededFuture() : p.inFlight;
     return pending.map(x -> p.messageId);
   }
@@ -526,12 +662,16 @@ public final class DeliveryVerticle extends VerticleBase {
     }
     ChannelOutlet.Request r = new ChannelOutlet.Request(ChannelOutlet.ACTIVITY, null, b.getString("runId"), target, 0, 1,
         "", "plain", null, false, 1, new JsonObject().put("state", state).put("ttlMs", b.getLong("ttlMs", 0L)));
-    bus.request(ChannelOutlet.address(target.channel(), target.accountId()), r.toJson(), SEND_TIMEOUT_MS)
+    bus.request(ChannelOutlet.address(target.channel(), target.accountId()), r.toJson(), settings.sendTimeoutMs())
         .onFailure(err -> LOG.debug("activity {} for run {} not shown: {}", state, b.getString("runId"), err.toString()));
   }
 
   // ---- explicit and home targets -------------------------------------------------------------
 
+  /**
+   * A message to a target the sender already resolved (the {@code send} method parsed the
+   * operator's string and looked up the home chat; routing passes the chat a pairing code goes to).
+   */
   private void onSend(Message<JsonObject> msg) {
     JsonObject b = msg.body();
     String text = b.getString("text", "");
@@ -539,53 +679,33 @@ public final class DeliveryVerticle extends VerticleBase {
       msg.fail(BusFailure.BAD_REQUEST, "text must not be empty");
       return;
     }
-    JsonObject explicit = b.getJsonObject("target");
-    if (explicit != null) {
-      ReplyTarget rt = ReplyTarget.fromJson(explicit);
-      if (rt.channel() == null || rt.accountId() == null || rt.peerId() == null) {
-        msg.fail(BusFailure.BAD_REQUEST, "target needs channel, accountId and peerId");
-        return;
-      }
-      enqueue(msg, b, text, Future.succeededFuture(rt.toJson()), null);
+    ReplyTarget rt = b.getValue("target") instanceof JsonObject t ? ReplyTarget.fromJson(t) : null;
+    if (rt == null || blank(rt.channel()) || blank(rt.accountId()) || blank(rt.peerId())
+        || !List.of("direct", "group", "channel").contains(String.valueOf(rt.peerKind()))) {
+      msg.fail(BusFailure.BAD_REQUEST, "target must be {channel, accountId, peerKind: direct | group | channel,"
+          + " peerId, threadId?}");
       return;
     }
-    Targets.Parsed t;
-    try {
-      String to = b.getString("to");
-      String channel = to == null ? "" : to.split(":", 2)[0];
-      Set<String> accounts = profiles.values().stream().filter(p -> p.channel().equals(channel))
-          .map(ChannelOutlet.Profile::accountId).collect(Collectors.toSet());
-      t = Targets.parse(to, accounts);
-    } catch (IllegalArgumentException e) {
-      msg.fail(BusFailure.BAD_REQUEST, e.getMessage());
-      return;
-    }
-    Future<JsonObject> target = t.home()
-        ? (t.accountId() == null ? homes.anyOf(t.channel()) : homes.find(t.channel(), t.accountId()))
-        : Future.succeededFuture(new ReplyTarget(t.channel(), t.accountId(), "direct", t.chat(), t.thread(), null).toJson());
-    enqueue(msg, b, text, target, t);
+    enqueue(msg, b, text, rt);
+  }
+
+  private static boolean blank(String s) {
+    return s == null || s.isBlank();
   }
 
   /** Stores the obligation of an explicit send (once per idempotency key) and delivers it. */
-  private void enqueue(Message<JsonObject> msg, JsonObject b, String text, Future<JsonObject> target, Targets.Parsed t) {
+  private void enqueue(Message<JsonObject> msg, JsonObject b, String text, ReplyTarget rt) {
     String runId = b.getString("idempotencyKey", Ids.next());
-    target.compose(json -> {
-      if (json == null) {
-        return Future.failedFuture(BusFailure.notFound("no home chat is set for " + t.channel()
-            + (t.accountId() == null ? "" : "/" + t.accountId()) + " (send /sethome in that chat)"));
+    outbox.ofRun(runId).compose(existing -> {
+      if (!existing.isEmpty()) {
+        return Future.succeededFuture(existing.get(0)); // the same idempotency key: one message
       }
-      ReplyTarget rt = ReplyTarget.fromJson(json);
-      return outbox.ofRun(runId).compose(existing -> {
-        if (!existing.isEmpty()) {
-          return Future.succeededFuture(existing.get(0)); // the same idempotency key: one message
-        }
-        JsonObject payload = new JsonObject().put("text", text).put("runId", runId)
-            .put("mirrorSessionKey", b.getString("mirrorSessionKey"));
-        Obligation o = Obligation.create(runId, null, rt.channel(), rt.accountId(), rt.toJson(), payload);
-        return outbox.insert(o).map(x -> o);
-      });
+      JsonObject payload = new JsonObject().put("text", text).put("runId", runId)
+          .put("mirrorSessionKey", b.getString("mirrorSessionKey"));
+      Obligation o = Obligation.create(runId, null, rt.channel(), rt.accountId(), rt.toJson(), payload);
+      return outbox.insert(o).map(x -> o);
     }).onSuccess(o -> {
-      deliver(o.id(), null);
+      deliver(o, o.attempts() == 0 && o.receipts().isEmpty() && Obligation.PENDING.equals(o.status()));
       msg.reply(new JsonObject().put("obligationId", o.id()).put("channel", o.channel()).put("accountId", o.accountId())
           .put("target", o.target()));
     }).onFailure(err -> BusFailure.reply(msg, err, LOG));

@@ -5,7 +5,10 @@ import java.util.Set;
 /**
  * Explicit delivery targets as people write them: {@code <channel>:<chat>[:<thread>]}, or with the
  * account {@code <channel>:<account>:<chat>[:<thread>]} (the second part is an account when the
- * channel has an account of that name), and home chats {@code home:<channel>[:<account>]}.
+ * workspace configures an account of that name on the channel), and home chats
+ * {@code home:<channel>[:<account>]}. Parsed once, where an operator writes it (the {@code send}
+ * method), against the configured accounts, so the answer never depends on which adapters have
+ * started; from there on a target travels as a {@link ReplyTarget}.
  */
 public final class Targets {
   private Targets() {

@@ -82,9 +82,10 @@ final class ChatMethods {
                 ? Future.failedFuture(ProtocolError.invalid("no home chat is set for " + t.channel()
                     + (t.accountId() == null ? "" : "/" + t.accountId()) + " (send /sethome in that chat)"))
                 : Future.succeededFuture(ReplyTarget.fromJson(home)));
+    // the target travels as a structured object from here on: the string is parsed only here
     return target.compose(rt -> {
       String explicit = rt.channel() + ":" + rt.accountId() + ":" + rt.peerId() + (rt.threadId() == null ? "" : ":" + rt.threadId());
-      JsonObject req = new JsonObject().put("to", explicit).put("text", message).put("idempotencyKey", idem);
+      JsonObject req = new JsonObject().put("target", rt.toJson()).put("text", message).put("idempotencyKey", idem);
       if (ws.delivery().mirror()) {
         req.put("mirrorSessionKey", SessionKeys.forChat(ws, ws.defaultAgent().id(), rt.channel(), rt.accountId(),
             rt.peerKind(), rt.peerId(), rt.threadId()));
@@ -92,7 +93,7 @@ final class ChatMethods {
       return s.bus().request(DeliveryAddresses.SEND, req, BUS_TIMEOUT_MS)
           .map(r -> new JsonObject().put("ok", true).put("obligationId", r.getString("obligationId"))
               .put("channel", rt.channel()).put("accountId", rt.accountId()).put("to", explicit)
-              .put("mirrorSessionKey", req.getString("mirrorSessionKey")));
+              .put("target", rt.toJson()).put("mirrorSessionKey", req.getString("mirrorSessionKey")));
     });
   }
 

@@ -10,11 +10,16 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
 
-/** SQL for delivery obligations. State changes are guarded by the expected current state. */
+/**
+ * SQL for delivery obligations. State changes are guarded by the expected current state, and every
+ * change out of {@code sending} also by the owner token that claimed it.
+ */
 public final class OutboxStore {
   private static final String COLUMNS = "id, run_id, session_id, channel, account_id, target, payload, status,"
       + " attempts, next_attempt_at, created_at, delivered_at, last_error, receipts, reconcile, marked";
@@ -61,13 +66,13 @@ public final class OutboxStore {
   }
 
   /**
-   * Takes a due pending obligation for sending. True when this caller won it; false when it is not
-   * due, not pending or someone else took it.
+   * Takes a due pending obligation for sending, as {@code owner} (the claiming process's token).
+   * True when this caller won it; false when it is not due, not pending or someone else took it.
    */
-  public Future<Boolean> claim(String id, Instant now) {
-    return write(c -> c.preparedQuery("UPDATE outbox SET status = ?, attempts = attempts + 1, updated_at = ?"
-            + " WHERE id = ? AND status = ? AND next_attempt_at <= ?")
-        .execute(Tuple.of(Obligation.SENDING, Rows.time(now), id, Obligation.PENDING, Rows.time(now)))
+  public Future<Boolean> claim(String id, Instant now, String owner) {
+    return write(c -> c.preparedQuery("UPDATE outbox SET status = ?, attempts = attempts + 1, updated_at = ?,"
+            + " claimed_by = ? WHERE id = ? AND status = ? AND next_attempt_at <= ?")
+        .execute(Tuple.of(Obligation.SENDING, Rows.time(now), owner, id, Obligation.PENDING, Rows.time(now)))
         .map(r -> r.rowCount() == 1));
   }
 
@@ -78,6 +83,30 @@ public final class OutboxStore {
         .execute(Tuple.of(Obligation.PENDING, Rows.time(now), limit)).map(OutboxStore::all);
   }
 
+  /**
+   * Pending obligations whose time has come for the given channel accounts only, oldest first:
+   * obligations of accounts not in the list (no adapter has announced them yet) wait without
+   * crowding out the others.
+   */
+  public Future<List<Obligation>> due(Instant now, int limit, Collection<Map.Entry<String, String>> accounts) {
+    if (accounts.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM outbox WHERE status = ? AND next_attempt_at <= ?"
+        + " AND (");
+    List<Object> args = new ArrayList<>(List.of(Obligation.PENDING, Rows.time(now)));
+    String or = "";
+    for (Map.Entry<String, String> a : accounts) {
+      sql.append(or).append("(channel = ? AND account_id = ?)");
+      args.add(a.getKey());
+      args.add(a.getValue());
+      or = " OR ";
+    }
+    sql.append(") ORDER BY next_attempt_at, id LIMIT ?");
+    args.add(limit);
+    return pool.preparedQuery(sql.toString()).execute(Tuple.from(args)).map(OutboxStore::all);
+  }
+
   /** When the next pending obligation becomes due, or null when none is pending. */
   public Future<Instant> nextDue() {
     return pool.preparedQuery("SELECT MIN(next_attempt_at) AS t FROM outbox WHERE status = ?")
@@ -85,47 +114,64 @@ public final class OutboxStore {
         .map(rows -> Rows.instant(rows.iterator().next(), "t"));
   }
 
-  /** Records the chunks sent so far, so a retry resumes after them. */
-  public Future<Void> progress(String id, JsonArray receipts, boolean reconcile, boolean marked) {
+  /**
+   * Records the chunks sent so far, so a retry resumes after them. False when {@code owner} no
+   * longer holds the claim (nothing is written).
+   */
+  public Future<Boolean> progress(String id, String owner, JsonArray receipts, boolean reconcile, boolean marked) {
     return write(c -> c.preparedQuery("UPDATE outbox SET receipts = ?, reconcile = ?, marked = ?, updated_at = ?"
-            + " WHERE id = ?")
-        .execute(Tuple.of(receipts.encode(), reconcile, marked, Rows.time(Instant.now()), id))
-        .mapEmpty());
-  }
-
-  public Future<Boolean> delivered(String id, JsonArray receipts) {
-    Instant now = Instant.now();
-    return write(c -> c.preparedQuery("UPDATE outbox SET status = ?, delivered_at = ?, updated_at = ?, receipts = ?,"
-            + " last_error = NULL WHERE id = ? AND status = ?")
-        .execute(Tuple.of(Obligation.DELIVERED, Rows.time(now), Rows.time(now), receipts.encode(), id,
-            Obligation.SENDING))
+            + " WHERE id = ? AND status = ? AND claimed_by = ?")
+        .execute(Tuple.of(receipts.encode(), reconcile, marked, Rows.time(Instant.now()), id, Obligation.SENDING, owner))
         .map(r -> r.rowCount() == 1));
   }
 
-  /** Back in line after a failed or unconfirmed attempt (chunks sent so far are kept). */
-  public Future<Void> retryAt(String id, Instant when, String error, boolean reconcile) {
-    return write(c -> c.preparedQuery("UPDATE outbox SET status = ?, next_attempt_at = ?, updated_at = ?,"
-            + " last_error = ?, reconcile = ? WHERE id = ? AND status = ?")
-        .execute(Tuple.from(Arrays.asList(Obligation.PENDING, Rows.time(when), Rows.time(Instant.now()),
-            Rows.clip(error, 2000), reconcile, id, Obligation.SENDING)))
-        .mapEmpty());
-  }
-
-  public Future<Void> fail(String id, String status, String error) {
-    return write(c -> c.preparedQuery("UPDATE outbox SET status = ?, updated_at = ?, last_error = ? WHERE id = ?")
-        .execute(Tuple.from(Arrays.asList(status, Rows.time(Instant.now()), Rows.clip(error, 2000), id)))
-        .mapEmpty());
+  /** Sending → delivered; false when {@code owner} no longer holds the claim. */
+  public Future<Boolean> delivered(String id, String owner, JsonArray receipts) {
+    Instant now = Instant.now();
+    return write(c -> c.preparedQuery("UPDATE outbox SET status = ?, delivered_at = ?, updated_at = ?, receipts = ?,"
+            + " last_error = NULL, claimed_by = NULL WHERE id = ? AND status = ? AND claimed_by = ?")
+        .execute(Tuple.of(Obligation.DELIVERED, Rows.time(now), Rows.time(now), receipts.encode(), id,
+            Obligation.SENDING, owner))
+        .map(r -> r.rowCount() == 1));
   }
 
   /**
-   * Obligations a previous process left in {@code sending}: their last send may or may not have
-   * arrived. They go back in line, to be reconciled before anything is sent again.
+   * Sending → pending again after a failed or unconfirmed attempt (chunks sent so far are kept);
+   * false when {@code owner} no longer holds the claim.
    */
-  public Future<Integer> recoverSending() {
-    return pool.preparedQuery("UPDATE outbox SET status = ?, reconcile = ?, updated_at = ?, last_error = ?"
-            + " WHERE status = ?")
+  public Future<Boolean> retryAt(String id, String owner, Instant when, String error, boolean reconcile) {
+    return write(c -> c.preparedQuery("UPDATE outbox SET status = ?, next_attempt_at = ?, updated_at = ?,"
+            + " last_error = ?, reconcile = ?, claimed_by = NULL WHERE id = ? AND status = ? AND claimed_by = ?")
+        .execute(Tuple.from(Arrays.asList(Obligation.PENDING, Rows.time(when), Rows.time(Instant.now()),
+            Rows.clip(error, 2000), reconcile, id, Obligation.SENDING, owner)))
+        .map(r -> r.rowCount() == 1));
+  }
+
+  /**
+   * Sending → {@code failed} or {@code ambiguous}, for good; false when {@code owner} no longer
+   * holds the claim.
+   */
+  public Future<Boolean> fail(String id, String owner, String status, String error) {
+    if (!Obligation.FAILED.equals(status) && !Obligation.AMBIGUOUS.equals(status)) {
+      throw new IllegalArgumentException("an obligation ends failed or ambiguous, not " + status);
+    }
+    return write(c -> c.preparedQuery("UPDATE outbox SET status = ?, updated_at = ?, last_error = ?, claimed_by = NULL"
+            + " WHERE id = ? AND status = ? AND claimed_by = ?")
+        .execute(Tuple.from(Arrays.asList(status, Rows.time(Instant.now()), Rows.clip(error, 2000), id,
+            Obligation.SENDING, owner)))
+        .map(r -> r.rowCount() == 1));
+  }
+
+  /**
+   * Obligations that other processes ({@code owner} is this one's token) left in {@code sending}:
+   * their last send may or may not have arrived. They go back in line, to be reconciled before
+   * anything is sent again; a late outcome from their old owner then changes nothing.
+   */
+  public Future<Integer> recoverSending(String owner) {
+    return pool.preparedQuery("UPDATE outbox SET status = ?, reconcile = ?, updated_at = ?, last_error = ?,"
+            + " claimed_by = NULL WHERE status = ? AND (claimed_by IS NULL OR claimed_by <> ?)")
         .execute(Tuple.of(Obligation.PENDING, true, Rows.time(Instant.now()),
-            "the process stopped while sending; outcome unknown", Obligation.SENDING))
+            "the process stopped while sending; outcome unknown", Obligation.SENDING, owner))
         .map(RowSet::rowCount);
   }
 

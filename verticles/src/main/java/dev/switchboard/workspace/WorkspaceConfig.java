@@ -77,10 +77,16 @@ public record WorkspaceConfig(
   }
 
   /**
-   * @param mirror a message delivered to an explicit target or a home chat is also stored in that
-   *               chat's session (as an assistant note), so the agent knows it was said
+   * @param mirror        a message delivered to an explicit target or a home chat is also stored in that
+   *                      chat's session (as an assistant note), so the agent knows it was said
+   * @param maxAttempts   sends of one obligation before it is given up as failed
+   * @param backoffMs     wait after the first failed attempt; doubled after each further one
+   * @param maxBackoffMs  longest wait between two attempts
+   * @param sendTimeoutMs how long one operation on a channel may take before its outcome counts as unknown
    */
-  public record DeliverySettings(boolean mirror) {
+  public record DeliverySettings(boolean mirror, int maxAttempts, long backoffMs, long maxBackoffMs,
+      long sendTimeoutMs) {
+    public static final DeliverySettings DEFAULTS = new DeliverySettings(false, 8, 1_000, 300_000, 30_000);
   }
 
   public AgentConfig defaultAgent() {
@@ -191,7 +197,15 @@ public record WorkspaceConfig(
     l.finish();
 
     ConfigReader d = r.object("delivery");
-    DeliverySettings delivery = new DeliverySettings(d.bool("mirror", false));
+    DeliverySettings dd = DeliverySettings.DEFAULTS;
+    DeliverySettings delivery = new DeliverySettings(d.bool("mirror", dd.mirror()),
+        d.integer("maxAttempts", dd.maxAttempts(), 1, 100),
+        d.longValue("backoffMs", dd.backoffMs(), 10, 3_600_000),
+        d.longValue("maxBackoffMs", dd.maxBackoffMs(), 10, 86_400_000),
+        d.longValue("sendTimeoutMs", dd.sendTimeoutMs(), 100, 600_000));
+    if (delivery.maxBackoffMs() < delivery.backoffMs()) {
+      d.problem("maxBackoffMs", "must not be less than backoffMs (" + delivery.backoffMs() + ")");
+    }
     d.finish();
 
     JsonObject channels = json.getValue("channels") instanceof JsonObject c ? c.copy() : new JsonObject();

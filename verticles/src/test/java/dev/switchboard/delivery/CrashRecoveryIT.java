@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -47,9 +48,10 @@ class CrashRecoveryIT {
       port = s.getLocalPort();
     }
     JsonArray accounts = new JsonArray();
-    for (String id : List.of("checks", "blind")) {
+    for (String id : List.of("checks", "blind", "edits")) {
       accounts.add(new JsonObject().put("id", id).put("secret", SECRET).put("callbackUrl", receiver.url())
-          .put("dmPolicy", "open").put("reconcile", id.equals("checks")).put("timeoutMs", 120_000));
+          .put("dmPolicy", "open").put("reconcile", !id.equals("blind")).put("edits", id.equals("edits"))
+          .put("timeoutMs", 120_000));
     }
     JsonObject ws = new JsonObject().put("port", port)
         .put("agents", new JsonArray().add(new JsonObject().put("id", "main").put("model", new JsonObject()
@@ -110,6 +112,78 @@ class CrashRecoveryIT {
     }
     assertThat(receiver.chat("chat-1").stream().filter(m -> m.getString("text").contains("K1"))).hasSize(1);
     assertThat(modelTurns("[in:K1]")).isEqualTo(1);
+  }
+
+  @Test
+  @DisplayName("killed while the platform held the send without acting on it: after restart it is checked, then sent once;"
+      + " the model is not asked again")
+  void killedWhileTheSendWasNeverTaken() throws Exception {
+    receiver.swallow(true);
+    try (GatewayProcess gw = gateway()) {
+      post("checks", "s1", "chat-4", "hello [in:S1]");
+      // the reply is committed and its send is on the wire, but the platform never acts on it
+      receiver.awaitCall(c -> "send".equals(c.getString("op")) && c.getString("text", "").contains("<<end-S1>>"));
+      gw.kill();
+    }
+    assertThat(receiver.chat("chat-4")).isEmpty();
+    receiver.swallow(false);
+    try (GatewayProcess gw = gateway()) {
+      receiver.awaitText("chat-4", "<<end-S1>>");
+      post("checks", "s2", "chat-4", "barrier [in:S2]");
+      receiver.awaitText("chat-4", "<<end-S2>>");
+      gw.terminate(Duration.ofSeconds(30));
+    }
+    List<JsonObject> copies = receiver.chat("chat-4").stream().filter(m -> m.getString("text").contains("S1")).toList();
+    assertThat(copies).hasSize(1);
+    assertThat(copies.get(0).getString("text")).doesNotStartWith(ChannelOutlet.DUPLICATE_MARKER);
+    String obligation = copies.get(0).getString("obligationId");
+    // the restarted gateway asked whether the first send had arrived before it sent again
+    List<String> ops = receiver.calls().stream().filter(c -> obligation.equals(c.getString("obligationId")))
+        .map(c -> c.getString("op")).toList();
+    assertThat(ops).containsExactly("send", "reconcile", "send");
+    assertThat(modelTurns("[in:S1]")).isEqualTo(1);
+  }
+
+  @Test
+  @DisplayName("killed while a streamed reply's final edit was owed: after restart the final edits the stored preview,"
+      + " no second copy, no second model call")
+  void killedWhileTheFinalEditWasOwed() throws Exception {
+    model.streamDelayMs(20); // the reply streams for about a second: the preview exists before the final
+    Predicate<JsonObject> finalEdit = c -> "edit".equals(c.getString("op"))
+        && !c.getBoolean("preview", false) && c.getString("text", "").contains("<<end-E1>>");
+    receiver.refuseWhen(finalEdit, 503);
+    JsonObject preview;
+    int refused;
+    try (GatewayProcess gw = gateway()) {
+      post("edits", "e1", "chat-5", "hello [in:E1] [pad:200]");
+      preview = receiver.awaitCall(c -> "send".equals(c.getString("op")) && c.getBoolean("preview", false));
+      // the final was committed and its edit of the preview was tried and refused: the final is owed
+      receiver.awaitCall(finalEdit);
+      gw.kill();
+      refused = receiver.calls().stream().filter(finalEdit).toList().size();
+    }
+    // only the preview is shown (its last edit may already show all the streamed text)
+    List<JsonObject> before = receiver.chat("chat-5");
+    assertThat(before).hasSize(1);
+    String previewId = before.get(0).getString("id");
+    receiver.refuseWhen(null, 0);
+    try (GatewayProcess gw = gateway()) {
+      // the restarted gateway makes the final edit, this time accepted
+      List<JsonObject> finals = receiver.awaitCalls(finalEdit, refused + 1);
+      assertThat(finals.get(refused).getString("messageId")).isEqualTo(previewId);
+      assertThat(finals.get(refused).getString("runId")).isEqualTo(preview.getString("runId"));
+      post("edits", "e2", "chat-5", "barrier [in:E2]");
+      receiver.awaitText("chat-5", "<<end-E2>>");
+      gw.terminate(Duration.ofSeconds(30));
+    }
+    List<JsonObject> copies = receiver.chat("chat-5").stream().filter(m -> m.getString("text").contains("E1")).toList();
+    assertThat(copies).hasSize(1);
+    assertThat(copies.get(0).getString("id")).isEqualTo(previewId);
+    assertThat(copies.get(0).getString("text")).startsWith("<<E1>>").endsWith("<<end-E1>>");
+    // the final never went out as a message of its own
+    assertThat(receiver.calls().stream().filter(c -> "send".equals(c.getString("op")) && !c.getBoolean("preview", false)
+        && c.getString("text", "").contains("E1"))).isEmpty();
+    assertThat(modelTurns("[in:E1]")).isEqualTo(1);
   }
 
   @Test

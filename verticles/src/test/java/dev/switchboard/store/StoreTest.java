@@ -178,19 +178,73 @@ class StoreTest {
     Obligation o = Obligation.create("run", "sess", "webchat", "default", new JsonObject(), new JsonObject().put("text", "x"));
     await(pool.withTransaction(c -> outbox.insert(c, o)));
     Instant now = Instant.now().plusSeconds(1);
-    assertThat(await(outbox.claim(o.id(), now))).isTrue();
-    assertThat(await(outbox.claim(o.id(), now))).isFalse();
-    await(outbox.retryAt(o.id(), now.plusSeconds(60), "429", false));
+    assertThat(await(outbox.claim(o.id(), now, "p1"))).isTrue();
+    assertThat(await(outbox.claim(o.id(), now, "p1"))).isFalse();
+    assertThat(await(outbox.retryAt(o.id(), "p1", now.plusSeconds(60), "429", false))).isTrue();
     assertThat(await(outbox.due(now, 10))).isEmpty();
-    assertThat(await(outbox.claim(o.id(), now))).isFalse();
+    assertThat(await(outbox.claim(o.id(), now, "p1"))).isFalse();
     assertThat(await(outbox.due(now.plusSeconds(61), 10))).hasSize(1);
-    assertThat(await(outbox.claim(o.id(), now.plusSeconds(61)))).isTrue();
-    assertThat(await(outbox.delivered(o.id(), new JsonArray().add("p1")))).isTrue();
-    assertThat(await(outbox.delivered(o.id(), new JsonArray().add("p2")))).isFalse();
+    assertThat(await(outbox.claim(o.id(), now.plusSeconds(61), "p1"))).isTrue();
+    assertThat(await(outbox.delivered(o.id(), "p1", new JsonArray().add("p1")))).isTrue();
+    assertThat(await(outbox.delivered(o.id(), "p1", new JsonArray().add("p2")))).isFalse();
+    // a delivered obligation never turns failed afterwards
+    assertThat(await(outbox.fail(o.id(), "p1", Obligation.FAILED, "late"))).isFalse();
     Obligation done = await(outbox.find(o.id()));
     assertThat(done.status()).isEqualTo(Obligation.DELIVERED);
     assertThat(done.attempts()).isEqualTo(2);
     assertThat(done.receipts()).containsExactly("p1");
+    assertThat(done.lastError()).isNull();
+  }
+
+  @Test
+  @DisplayName("only the claim's owner moves an obligation out of sending; a starting process takes over only others' claims")
+  void outboxOwnership() {
+    OutboxStore outbox = new OutboxStore(pool);
+    Obligation a = Obligation.create("run-a", "sess", "webchat", "default", new JsonObject(), new JsonObject().put("text", "a"));
+    Obligation b = Obligation.create("run-b", "sess", "webchat", "default", new JsonObject(), new JsonObject().put("text", "b"));
+    Obligation pending = Obligation.create("run-c", "sess", "webchat", "default", new JsonObject(), new JsonObject());
+    await(pool.withTransaction(c -> outbox.insert(c, a).compose(x -> outbox.insert(c, b)).compose(x -> outbox.insert(c, pending))));
+    Instant now = Instant.now().plusSeconds(1);
+    assertThat(await(outbox.claim(a.id(), now, "old"))).isTrue();
+    assertThat(await(outbox.claim(b.id(), now, "new"))).isTrue();
+    // nobody but the owner ends, retries or records progress of a claim
+    assertThat(await(outbox.fail(a.id(), "new", Obligation.FAILED, "not mine"))).isFalse();
+    assertThat(await(outbox.delivered(a.id(), "new", new JsonArray().add("x")))).isFalse();
+    assertThat(await(outbox.retryAt(a.id(), "new", now, "not mine", false))).isFalse();
+    assertThat(await(outbox.progress(a.id(), "new", new JsonArray().add("x"), false, true))).isFalse();
+    // failing a pending obligation (never claimed) is refused too
+    assertThat(await(outbox.fail(pending.id(), "new", Obligation.FAILED, "never claimed"))).isFalse();
+    assertThat(await(outbox.find(pending.id())).status()).isEqualTo(Obligation.PENDING);
+    assertThat(await(outbox.find(a.id())).status()).isEqualTo(Obligation.SENDING);
+    assertThat(await(outbox.find(a.id())).receipts()).isEmpty();
+
+    // "new" starts up: it takes over what "old" left in sending, and leaves its own claim alone
+    assertThat(await(outbox.recoverSending("new"))).isEqualTo(1);
+    Obligation recovered = await(outbox.find(a.id()));
+    assertThat(recovered.status()).isEqualTo(Obligation.PENDING);
+    assertThat(recovered.reconcile()).isTrue();
+    assertThat(await(outbox.find(b.id())).status()).isEqualTo(Obligation.SENDING);
+    // the old owner's late outcome changes nothing
+    assertThat(await(outbox.delivered(a.id(), "old", new JsonArray().add("late")))).isFalse();
+    assertThat(await(outbox.find(a.id())).status()).isEqualTo(Obligation.PENDING);
+    assertThat(await(outbox.fail(b.id(), "new", Obligation.AMBIGUOUS, "unknown"))).isTrue();
+    assertThat(await(outbox.find(b.id())).status()).isEqualTo(Obligation.AMBIGUOUS);
+  }
+
+  @Test
+  @DisplayName("due obligations can be asked for per channel account; no account named gives none")
+  void outboxDuePerAccount() {
+    OutboxStore outbox = new OutboxStore(pool);
+    Obligation t = Obligation.create("run-t", "sess", "telegram", "bot", new JsonObject(), new JsonObject());
+    Obligation h = Obligation.create("run-h", "sess", "http", "bot", new JsonObject(), new JsonObject());
+    await(pool.withTransaction(c -> outbox.insert(c, t).compose(x -> outbox.insert(c, h))));
+    Instant now = Instant.now().plusSeconds(1);
+    assertThat(await(outbox.due(now, 10, List.of(java.util.Map.entry("http", "bot")))))
+        .extracting(Obligation::id).containsExactly(h.id());
+    assertThat(await(outbox.due(now, 10, List.of(java.util.Map.entry("http", "bot"), java.util.Map.entry("telegram", "bot")))))
+        .hasSize(2);
+    assertThat(await(outbox.due(now, 10, List.of(java.util.Map.entry("telegram", "other"))))).isEmpty();
+    assertThat(await(outbox.due(now, 10, List.of()))).isEmpty();
   }
 
   @Test

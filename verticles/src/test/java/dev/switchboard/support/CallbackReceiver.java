@@ -12,12 +12,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 
 /**
  * The other side of the HTTP channel: a real HTTP server on 127.0.0.1 that checks every callback's
  * signature, keeps the messages a user of that system would see, and injects faults: status codes
  * (429 with Retry-After, 5xx, 422), a response held back for good (the gateway times out after the
- * message arrived), or refusing everything until told otherwise.
+ * message arrived), a request taken but never acted on nor answered, refusing everything (or the
+ * callbacks a predicate picks) until told otherwise.
  */
 public final class CallbackReceiver implements AutoCloseable {
   private final Vertx vertx;
@@ -29,6 +31,9 @@ public final class CallbackReceiver implements AutoCloseable {
   private final AtomicInteger ids = new AtomicInteger();
   private volatile int refuseAllWith;
   private volatile boolean holdResponses;
+  private volatile boolean swallow;
+  private volatile Predicate<JsonObject> refuseWhen = c -> false;
+  private volatile int refuseWhenWith;
   private volatile int badSignatures;
 
   public CallbackReceiver(Vertx vertx, String secret) throws Exception {
@@ -48,7 +53,11 @@ public final class CallbackReceiver implements AutoCloseable {
       synchronized (messages) {
         calls.add(call);
         Integer fault = faults.pollFirst();
-        status = fault != null ? fault : refuseAllWith;
+        status = fault != null ? fault : refuseWhen.test(call) ? refuseWhenWith : refuseAllWith;
+        messages.notifyAll();
+      }
+      if (swallow) {
+        return; // taken, never shown, never answered
       }
       if (status != 0 && status != 1) {
         var resp = req.response().setStatusCode(status).putHeader("Content-Type", "application/json");
@@ -123,6 +132,45 @@ public final class CallbackReceiver implements AutoCloseable {
   /** Callbacks are applied but never answered (the gateway's request times out or dies waiting). */
   public void holdResponses(boolean hold) {
     holdResponses = hold;
+  }
+
+  /** Callbacks are taken but neither applied nor answered: the platform never acted on them. */
+  public void swallow(boolean on) {
+    swallow = on;
+  }
+
+  /** Callbacks matching {@code which} answer {@code status} (not applied) until {@code status} 0. */
+  public void refuseWhen(Predicate<JsonObject> which, int status) {
+    refuseWhen = status == 0 ? c -> false : which;
+    refuseWhenWith = status;
+  }
+
+  /** Waits until a callback matching {@code which} came (whatever was answered); returns the first. */
+  public JsonObject awaitCall(Predicate<JsonObject> which) {
+    return awaitCalls(which, 1).get(0);
+  }
+
+  /** Waits until {@code n} callbacks matching {@code which} came; returns them in order. */
+  public List<JsonObject> awaitCalls(Predicate<JsonObject> which, int n) {
+    long deadline = System.currentTimeMillis() + 60_000;
+    synchronized (messages) {
+      while (true) {
+        List<JsonObject> found = calls.stream().filter(which).map(JsonObject::copy).toList();
+        if (found.size() >= n) {
+          return found;
+        }
+        long left = deadline - System.currentTimeMillis();
+        if (left <= 0) {
+          throw new AssertionError(n + " such callbacks did not come; got " + calls);
+        }
+        try {
+          messages.wait(left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new AssertionError(e);
+        }
+      }
+    }
   }
 
   /** Messages shown in one chat, in order. */

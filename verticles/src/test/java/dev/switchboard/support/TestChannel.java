@@ -26,8 +26,10 @@ import java.util.function.Predicate;
  * A stand-in chat platform for one channel account. Inbound, it hands user messages in through the
  * real {@link ChannelIngress} (stored first, then routed). Outbound, it serves delivery's outlet:
  * send, edit, delete and reconcile, with faults injected per call (rate limits with retry-after,
- * resets, lost acks, refused formatting, refused edits), and keeps a ledger of what a user would see
- * in each chat: every message with its current text, its edits, and whether it was deleted.
+ * resets before or after the platform took the request, lost acks, requests never answered, refused
+ * formatting, refused edits), and keeps a ledger of what a user would see in each chat: every
+ * message with its current text, its edits, and whether it was deleted. It announces its profile to
+ * delivery as real adapters do, at once or when the test says ({@link #register()}).
  */
 public final class TestChannel implements AutoCloseable {
   /** A message as the chat shows it now. */
@@ -63,6 +65,10 @@ public final class TestChannel implements AutoCloseable {
       return peerId;
     }
 
+    public String peerKind() {
+      return peerKind;
+    }
+
     public String threadId() {
       return threadId;
     }
@@ -89,14 +95,35 @@ public final class TestChannel implements AutoCloseable {
     }
   }
 
-  /** A fault for the next call of an operation: the failure code and, for some, what happens first. */
-  public record Fault(int code, String message, boolean showAnyway) {
+  /**
+   * A fault for the next call of an operation: the failure code and, for some, what happens first.
+   * With {@code neverAnswer} the call is not answered at all (delivery's own send timeout decides).
+   */
+  public record Fault(int code, String message, boolean showAnyway, boolean neverAnswer) {
+    public Fault(int code, String message, boolean showAnyway) {
+      this(code, message, showAnyway, false);
+    }
+
     public static Fault rateLimited(long retryAfterMs) {
       return new Fault(ChannelOutlet.RATE_LIMITED, "Too Many Requests: retry after; retryAfterMs=" + retryAfterMs, false);
     }
 
-    public static Fault reset() {
-      return new Fault(ChannelOutlet.TRANSIENT, "connection reset", false);
+    /**
+     * The connection broke before the platform took the request: nothing was shown, and the
+     * adapter knows it (connect refused, reset while the request was still being written), as
+     * real adapters report it: 503, not sent.
+     */
+    public static Fault resetBefore() {
+      return new Fault(ChannelOutlet.TRANSIENT, "connection reset before the request was sent", false);
+    }
+
+    /**
+     * The platform took the request and showed the message, then the connection broke before
+     * the answer: real adapters cannot tell this from a reset before the platform acted, so they
+     * report the outcome as unknown (504).
+     */
+    public static Fault resetAfter() {
+      return new Fault(ChannelOutlet.AMBIGUOUS, "connection reset after the request was sent", true);
     }
 
     /** The request left and the platform showed the message, but the answer never came. */
@@ -104,9 +131,14 @@ public final class TestChannel implements AutoCloseable {
       return new Fault(ChannelOutlet.AMBIGUOUS, "timed out waiting for the response", true);
     }
 
-    /** The request left and nothing is known; the platform did not show it. */
+    /** The adapter's own timeout: the request left, nothing is known, the platform did not show it. */
     public static Fault timeoutNotShown() {
       return new Fault(ChannelOutlet.AMBIGUOUS, "timed out waiting for the response", false);
+    }
+
+    /** The call is never answered, and the platform did ({@code shown}) or did not show the message. */
+    public static Fault noAnswer(boolean shown) {
+      return new Fault(0, "never answered", shown, true);
     }
 
     public static Fault badFormatting() {
@@ -116,6 +148,20 @@ public final class TestChannel implements AutoCloseable {
     public static Fault rejected() {
       return new Fault(ChannelOutlet.REJECTED, "Bad Request: message can't be edited", false);
     }
+
+    /** Refused for good, as a platform refuses a chat it cannot post to. */
+    public static Fault chatNotFound() {
+      return new Fault(ChannelOutlet.REJECTED, "Bad Request: chat not found", false);
+    }
+
+    /** Not sent, try later (a 5xx from the platform). */
+    public static Fault unavailable() {
+      return new Fault(ChannelOutlet.TRANSIENT, "Service Unavailable", false);
+    }
+  }
+
+  /** An outlet call and when the stand-in received it ({@link System#nanoTime()}). */
+  public record Call(ChannelOutlet.Request request, long atNanos) {
   }
 
   private final String channel;
@@ -125,9 +171,12 @@ public final class TestChannel implements AutoCloseable {
   private final MessageConsumer<JsonObject> outlet;
   private final Map<String, Shown> messages = new LinkedHashMap<>();
   private final List<Map.Entry<Predicate<ChannelOutlet.Request>, Fault>> faults = new ArrayList<>();
-  private final List<ChannelOutlet.Request> calls = new ArrayList<>();
+  private final List<Call> calls = new ArrayList<>();
   private final AtomicInteger ids = new AtomicInteger();
   private final boolean rejectFormatting;
+  private final Vertx vertx;
+  private final WorkspaceBus bus;
+  private final ChannelOutlet.Profile profile;
 
   public TestChannel(Vertx vertx, DatabaseConfig db, String workspaceId, String channel, String account) {
     this(vertx, db, workspaceId, new ChannelOutlet.Profile(channel, account, 0, false, 0, "markdown", false), false);
@@ -139,17 +188,29 @@ public final class TestChannel implements AutoCloseable {
    */
   public TestChannel(Vertx vertx, DatabaseConfig db, String workspaceId, ChannelOutlet.Profile profile,
       boolean rejectFormatting) {
+    this(vertx, db, workspaceId, profile, rejectFormatting, true);
+  }
+
+  /**
+   * @param announce announce the profile now; otherwise the outlet serves but delivery knows nothing
+   *                 of the account until {@link #register()} (an adapter still starting, like a
+   *                 Telegram bot waiting for getMe)
+   */
+  public TestChannel(Vertx vertx, DatabaseConfig db, String workspaceId, ChannelOutlet.Profile profile,
+      boolean rejectFormatting, boolean announce) {
+    this.vertx = vertx;
+    this.profile = profile;
     this.channel = profile.channel();
     this.account = profile.accountId();
     this.rejectFormatting = rejectFormatting;
-    WorkspaceBus bus = new WorkspaceBus(vertx.eventBus(), workspaceId);
+    this.bus = new WorkspaceBus(vertx.eventBus(), workspaceId);
     this.pool = Database.pool(vertx, db, db.workspaceSchema(workspaceId));
     this.ingress = new ChannelIngress(bus, new InboundStore(pool));
     this.outlet = vertx.eventBus().localConsumer(bus.address(ChannelOutlet.address(channel, account)), msg -> {
       ChannelOutlet.Request r = ChannelOutlet.Request.fromJson(msg.body());
       JsonObject reply;
       synchronized (messages) {
-        calls.add(r);
+        calls.add(new Call(r, System.nanoTime()));
         Fault f = null;
         for (var it = faults.iterator(); it.hasNext(); ) {
           var e = it.next();
@@ -168,7 +229,9 @@ public final class TestChannel implements AutoCloseable {
             apply(r);
           }
           messages.notifyAll();
-          msg.fail(f.code(), f.message());
+          if (!f.neverAnswer()) {
+            msg.fail(f.code(), f.message());
+          }
           return;
         }
         reply = apply(r);
@@ -182,10 +245,22 @@ public final class TestChannel implements AutoCloseable {
     });
     try {
       outlet.completion().await(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+    if (announce) {
+      register();
+    }
+  }
+
+  /** Announces the account's profile to delivery and waits until delivery took it. */
+  public TestChannel register() {
+    try {
       vertx.eventBus().request(bus.address(DeliveryAddresses.REGISTER), profile.toJson()).await(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
+    return this;
   }
 
   /** Applies a request to the chat state; null when an edit or delete names no message. */
@@ -276,8 +351,13 @@ public final class TestChannel implements AutoCloseable {
 
   /** Every outlet call, in order. */
   public List<ChannelOutlet.Request> calls(Predicate<ChannelOutlet.Request> p) {
+    return timedCalls(p).stream().map(Call::request).toList();
+  }
+
+  /** Every outlet call matching {@code p}, in order, with when it came. */
+  public List<Call> timedCalls(Predicate<ChannelOutlet.Request> p) {
     synchronized (messages) {
-      return calls.stream().filter(p).toList();
+      return calls.stream().filter(c -> p.test(c.request())).toList();
     }
   }
 

@@ -53,6 +53,24 @@ class WorkspaceConfigTest {
   }
 
   @Test
+  @DisplayName("delivery settings: defaults, values in range, and every out-of-range one named with its path")
+  void deliverySettings() {
+    WorkspaceConfig.DeliverySettings d = parse(new JsonObject().put("port", 1)).delivery();
+    assertThat(d).isEqualTo(new WorkspaceConfig.DeliverySettings(false, 8, 1_000, 300_000, 30_000));
+    JsonObject set = new JsonObject().put("mirror", true).put("maxAttempts", 3).put("backoffMs", 50)
+        .put("maxBackoffMs", 200).put("sendTimeoutMs", 2_000);
+    assertThat(parse(new JsonObject().put("port", 1).put("delivery", set)).delivery())
+        .isEqualTo(new WorkspaceConfig.DeliverySettings(true, 3, 50, 200, 2_000));
+    JsonObject bad = new JsonObject().put("maxAttempts", 0).put("sendTimeoutMs", "soon");
+    assertThat(problems(new JsonObject().put("port", 1).put("delivery", bad))).containsExactlyInAnyOrder(
+        "workspace.json: delivery.maxAttempts: must be between 1 and 100, got 0",
+        "workspace.json: delivery.sendTimeoutMs: must be a whole number, got \"soon\"");
+    assertThat(problems(new JsonObject().put("port", 1).put("delivery", new JsonObject().put("backoffMs", 5_000)
+        .put("maxBackoffMs", 1_000))))
+        .containsExactly("workspace.json: delivery.maxBackoffMs: must not be less than backoffMs (5000)");
+  }
+
+  @Test
   @DisplayName("an agent folder must stay inside the workspace folder")
   void agentDirConfined() {
     JsonArray agents = new JsonArray().add(new JsonObject().put("id", "a").put("dir", "../other"));
