@@ -27,9 +27,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,7 +50,6 @@ public final class TelegramChannelVerticle extends VerticleBase {
   static final String COMMANDS_HASH = "commandsHash";
   static final String SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token";
   private static final String BOTS = "switchboard.telegram.bots";
-  private static final int RECENT_UPDATES = 1024;
   private static final long MAX_RETRY_MS = 60_000;
 
   /** One bot: its account, its client, what it knows about itself, its transport. */
@@ -63,8 +60,6 @@ public final class TelegramChannelVerticle extends VerticleBase {
     final TelegramOutlet outlet;
     final AccountStatus status;
     final String claimKey;
-    /** Update ids handed in lately: a webhook retry is answered without touching the store. */
-    final Set<Long> recent = new LinkedHashSet<>();
     volatile UpdateMapper.BotIdentity identity;
     TelegramPoller poller;
     boolean claimed;
@@ -81,13 +76,6 @@ public final class TelegramChannelVerticle extends VerticleBase {
       this.outlet = new TelegramOutlet(vertx, account, api);
       this.status = new AccountStatus(account.id(), account.webhook() ? "webhook" : "polling");
       this.claimKey = sha256(account.token().reveal());
-    }
-
-    void remember(long updateId) {
-      recent.add(updateId);
-      if (recent.size() > RECENT_UPDATES) {
-        recent.remove(recent.iterator().next());
-      }
     }
 
     long nextRetry() {
@@ -273,24 +261,22 @@ public final class TelegramChannelVerticle extends VerticleBase {
 
   // ---- inbound --------------------------------------------------------------------------------
 
-  /** Hands one update in; succeeds once it is stored (or when there is nothing to store). */
+  /**
+   * Hands one update in; succeeds once it is stored (or when there is nothing to store). A message
+   * handed in again (a webhook retry, a poll replayed after a lost offset) finds its stored copy:
+   * the store is the one place that de-duplicates.
+   */
   private Future<Void> handleUpdate(Bot b, JsonObject update) {
     UpdateMapper.BotIdentity me = b.identity;
     if (me == null) {
       return Future.failedFuture(new IllegalStateException("the bot's identity is not known yet"));
     }
-    long id = update.getLong("update_id", -1L);
-    if (b.recent.contains(id)) {
-      return Future.succeededFuture();
-    }
     UpdateMapper.Result r = UpdateMapper.map(b.account.id(), update, me);
     if (r.inbound() == null) {
-      LOG.debug("telegram {}: update {} ignored: {}", b.account.id(), id, r.ignored());
-      b.remember(id);
+      LOG.debug("telegram {}: update {} ignored: {}", b.account.id(), update.getValue("update_id"), r.ignored());
       return Future.succeededFuture();
     }
     return ingress.accept(r.inbound()).map(reply -> {
-      b.remember(id);
       b.status.updateHandled();
       return null;
     });

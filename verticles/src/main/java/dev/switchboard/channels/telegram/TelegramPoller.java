@@ -130,10 +130,6 @@ final class TelegramPoller {
     }
     JsonObject u = updates.getJsonObject(i);
     long id = u.getLong("update_id", -1L);
-    if (offset != null && id < offset) {
-      handle(updates, i + 1, next); // below the offset: stored before (a platform that replays)
-      return;
-    }
     sink.apply(u).onComplete(ar -> {
       if (ar.succeeded()) {
         handle(updates, i + 1, Math.max(next == null ? 0 : next, id + 1));
