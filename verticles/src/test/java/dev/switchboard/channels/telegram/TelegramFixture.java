@@ -42,8 +42,8 @@ final class TelegramFixture implements AutoCloseable {
   }
 
   /** A view of a workspace in a gateway started elsewhere. */
-  TelegramFixture(TestGateway gateway, TelegramStandIn api, DatabaseConfig db, String workspace) {
-    this.mode = Mode.POLLING;
+  TelegramFixture(TestGateway gateway, TelegramStandIn api, DatabaseConfig db, String workspace, Mode mode) {
+    this.mode = mode;
     this.api = api;
     this.db = db;
     this.workspace = workspace;

@@ -201,8 +201,8 @@ class TelegramTransportTest {
     TestGateway gw = TestGateway.in(vertx, root, db).workspace("a", workspace(bot, Mode.POLLING, 0))
         .workspace("b", workspace(bot, Mode.POLLING, 0)).start();
     try {
-      TelegramFixture a = new TelegramFixture(gw, api, db, "a");
-      TelegramFixture b = new TelegramFixture(gw, api, db, "b");
+      TelegramFixture a = new TelegramFixture(gw, api, db, "a", Mode.POLLING);
+      TelegramFixture b = new TelegramFixture(gw, api, db, "b", Mode.POLLING);
       // the first to start serves the bot; the other never polls
       String[] states = new String[2];
       a.awaitStatus(vertx, "main", st -> !"starting".equals(st.getString("state")));
