@@ -927,8 +927,14 @@ public final class TelegramStandIn implements AutoCloseable {
     return e;
   }
 
+  /**
+   * Every answer closes its connection: a client never holds an idle connection here, so once
+   * {@link #refuseConnections()} returns, its next request is refused for certain (a stale pooled
+   * connection could otherwise take it, and a request written into one may have arrived).
+   */
   private static void reply(HttpServerRequest req, int status, JsonObject body) {
-    req.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode());
+    req.response().setStatusCode(status).putHeader("Content-Type", "application/json").putHeader("Connection", "close")
+        .end(body.encode());
   }
 
   /** Waits (bounded at 30 s) until {@code done} holds, checked under this stand-in's lock. */

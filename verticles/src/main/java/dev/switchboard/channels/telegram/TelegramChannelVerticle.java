@@ -15,13 +15,13 @@ import dev.switchboard.workspace.WorkspaceContext;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.LocalMap;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -55,7 +55,7 @@ public final class TelegramChannelVerticle extends VerticleBase {
   /** One bot: its account, its client, what it knows about itself, its transport. */
   private final class Bot {
     final TelegramAccount account;
-    final WebClient client;
+    final HttpClient client;
     final BotApi api;
     final TelegramOutlet outlet;
     final AccountStatus status;
@@ -70,8 +70,8 @@ public final class TelegramChannelVerticle extends VerticleBase {
     Bot(TelegramAccount account) {
       this.account = account;
       // a long poll holds one connection; sends, edits and typing use the others
-      this.client = WebClient.create(vertx, new WebClientOptions().setKeepAlive(true).setConnectTimeout(5_000)
-          .setUserAgent("switchboard"), new PoolOptions().setHttp1MaxSize(8));
+      this.client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setConnectTimeout(5_000),
+          new PoolOptions().setHttp1MaxSize(8));
       this.api = new BotApi(client, account.apiBaseUrl(), account.token());
       this.outlet = new TelegramOutlet(vertx, account, api);
       this.status = new AccountStatus(account.id(), account.webhook() ? "webhook" : "polling");

@@ -18,6 +18,7 @@ import dev.switchboard.support.TelegramStandIn.Incoming;
 import dev.switchboard.support.TelegramStandIn.Shown;
 import dev.switchboard.support.TestDatabases;
 import dev.switchboard.support.TestGateway;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
@@ -25,6 +26,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.WebClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -109,6 +111,8 @@ class TelegramChannelTest {
           .put("bindings", new JsonArray().add(peerBinding("fast", "direct", "112")).add(peerBinding("fast", "direct", "118"))
               .add(peerBinding("scripted", "direct", "111"))
               .add(peerBinding("scripted", "direct", "125"))
+              .add(peerBinding("scripted", "direct", "126"))
+              .add(peerBinding("scripted", "direct", "127"))
               .add(peerBinding("scripted", "group", String.valueOf(R4_GROUP)))
               .add(peerBinding("scripted", "group", String.valueOf(R5_GROUP))))
           .put("owners", new JsonArray().add("telegram:" + OWNER))
@@ -302,12 +306,38 @@ class TelegramChannelTest {
 
   @ParameterizedTest
   @EnumSource(Mode.class)
-  @DisplayName("D1/D2: a connection reset on the final send is an unknown outcome: resent once, marked, never a third copy")
+  @DisplayName("D1: Telegram unreachable on the final send (connection refused): not sent, retried, exactly one unmarked copy, delivered")
+  void d1Refused(Mode mode) {
+    TelegramFixture f = gateway(mode);
+    Bot flat = bot(mode, "flat");
+    String token = "D1r" + mode.name().charAt(0);
+    Promise<Void> gate = ScriptedModelServer.gate();
+    model.enqueue(new ScriptedModelServer.Gate(gate.future()));
+    int asked = model.requests().size();
+    String run = f.runOf("flat", flat.receive(Incoming.dm(126, "Ria", "refused [in:" + token + "]")));
+    model.awaitRequests(asked + 1, Duration.ofSeconds(30)); // the turn runs, its answer held back
+    api.refuseConnections();
+    try {
+      gate.complete();
+      // the first attempt could not connect: nothing left the gateway
+      TestDatabases.awaitValue(f.db, f.schema(), "SELECT COUNT(*) FROM outbox WHERE run_id = '" + run
+          + "' AND status = 'pending' AND attempts >= 1 AND last_error LIKE '%refused%'", 1L);
+    } finally {
+      api.acceptConnections();
+    }
+    f.awaitDelivered(run);
+    assertThat(flat.botMessages(126)).extracting(Shown::text).containsExactly("<<" + token + ">> ok <<end-" + token + ">>");
+    assertThat(flat.calls("sendMessage").stream().filter(c -> c.params().getLong("chat_id") == 126)).hasSize(1);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Mode.class)
+  @DisplayName("D1/D2: a reset after Telegram read the final send is an unknown outcome: resent once, marked, never a third copy")
   void resets(Mode mode) {
     TelegramFixture f = gateway(mode);
     Bot flat = bot(mode, "flat");
-    // the reset came before Telegram took the message: the user sees one copy, marked; a full-size
-    // chunk still fits under the 4,096 cap with the marker
+    // read, then reset before it took effect: the gateway cannot tell, so the user sees one copy,
+    // marked; a full-size chunk still fits under the 4,096 cap with the marker
     flat.inject(c -> c.method().equals("sendMessage") && c.params().getLong("chat_id") == 118, Fault.resetBefore());
     String before = f.runOf("flat", flat.receive(Incoming.dm(118, "Hal", "reset before ".repeat(400) + "[in:R1]")));
     f.awaitDelivered(before);
@@ -324,6 +354,38 @@ class TelegramChannelTest {
     f.awaitDelivered(after);
     assertThat(flat.botMessages(119)).extracting(Shown::text)
         .containsExactly("echo: reset after [in:R2]", ChannelOutlet.DUPLICATE_MARKER + "echo: reset after [in:R2]");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Mode.class)
+  @DisplayName("D1: the final edit of a streamed reply hits a reset: edited again, one message, the whole text, no marker")
+  void d1FinalEditReset(Mode mode) {
+    TelegramFixture f = gateway(mode);
+    Bot main = bot(mode, "main");
+    String token = "D1e" + mode.name().charAt(0);
+    String end = "&lt;&lt;end-" + token + "&gt;&gt;";
+    // every edit carrying the whole text is reset after it took effect, twice: whether the last
+    // preview already showed the whole text or not, the final edit is one of them
+    for (int i = 0; i < 2; i++) {
+      main.inject(c -> c.method().equals("editMessageText") && c.params().getLong("chat_id") == 127
+          && c.params().getString("text", "").contains(end), Fault.resetAfter());
+    }
+    model.streamDelayMs(20); // previews before the end, for certain
+    String run;
+    try {
+      run = f.runOf("main", main.receive(Incoming.dm(127, "Sol", "stream a while [pad:200] [in:" + token + "]")));
+      f.awaitDelivered(run);
+    } finally {
+      model.streamDelayMs(0);
+    }
+    List<Shown> shown = main.botMessages(127);
+    assertThat(shown).hasSize(1);
+    assertThat(shown.get(0).text()).isEqualTo(visible(f.stored(run))).endsWith("<<end-" + token + ">>");
+    assertThat(shown.get(0).versions()).hasSizeGreaterThanOrEqualTo(2)
+        .noneMatch(v -> v.contains(ChannelOutlet.DUPLICATE_MARKER.strip()));
+    assertThat(main.calls("editMessageText").stream().filter(c -> c.params().getLong("chat_id") == 127
+        && c.params().getString("text", "").contains(end))).hasSizeGreaterThanOrEqualTo(3);
+    assertThat(main.calls("sendMessage").stream().filter(c -> c.params().getLong("chat_id") == 127)).hasSize(1);
   }
 
   @ParameterizedTest
