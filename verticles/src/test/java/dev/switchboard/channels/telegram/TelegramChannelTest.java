@@ -7,6 +7,7 @@ import dev.switchboard.delivery.ChannelOutlet;
 import dev.switchboard.delivery.Formatter;
 import dev.switchboard.routing.Pairing;
 import dev.switchboard.store.DatabaseConfig;
+import dev.switchboard.support.LogCapture;
 import dev.switchboard.support.ProtocolClient;
 import dev.switchboard.support.ScriptedModelServer;
 import dev.switchboard.support.ScriptedOpenAiServer;
@@ -314,33 +315,58 @@ class TelegramChannelTest {
     Promise<Void> gate = ScriptedModelServer.gate();
     model.enqueue(new ScriptedModelServer.Gate(gate.future()));
     int asked = model.requests().size();
-    String run = f.runOf("flat", flat.receive(Incoming.dm(126, "Ria", "refused [in:" + token + "]")));
-    model.awaitRequests(asked + 1, Duration.ofSeconds(30)); // the turn runs, its answer held back
-    api.refuseConnections();
+    LogCapture logs = LogCapture.start();
+    String run;
     try {
-      gate.complete();
-      // the first attempt could not connect: nothing left the gateway
-      TestDatabases.awaitValue(f.db, f.schema(), "SELECT COUNT(*) FROM outbox WHERE run_id = '" + run
-          + "' AND status = 'pending' AND attempts >= 1 AND last_error LIKE '%refused%'", 1L);
+      run = f.runOf("flat", flat.receive(Incoming.dm(126, "Ria", "refused [in:" + token + "]")));
+      model.awaitRequests(asked + 1, Duration.ofSeconds(30)); // the turn runs, its answer held back
+      api.refuseConnections();
+      try {
+        gate.complete();
+        // the first attempt could not connect: nothing left the gateway
+        TestDatabases.awaitValue(f.db, f.schema(), "SELECT COUNT(*) FROM outbox WHERE run_id = '" + run
+            + "' AND status = 'pending' AND attempts >= 1 AND last_error LIKE '%refused%'", 1L);
+      } finally {
+        api.acceptConnections();
+      }
+      f.awaitDelivered(run);
     } finally {
-      api.acceptConnections();
+      logs.close();
     }
-    f.awaitDelivered(run);
     assertThat(flat.botMessages(126)).extracting(Shown::text).containsExactly("<<" + token + ">> ok <<end-" + token + ">>");
     assertThat(flat.calls("sendMessage").stream().filter(c -> c.params().getLong("chat_id") == 126)).hasSize(1);
+    assertNeverLogged(logs, "attempt 1 failed", flat.token);
   }
 
   @ParameterizedTest
   @EnumSource(Mode.class)
-  @DisplayName("D1/D2: a reset after Telegram read the final send is an unknown outcome: resent once, marked, never a third copy")
+  @DisplayName("D1/D2: a reset or a timeout after Telegram read the final send is an unknown outcome: resent once, marked, never a third copy")
   void resets(Mode mode) {
     TelegramFixture f = gateway(mode);
     Bot flat = bot(mode, "flat");
     // read, then reset before it took effect: the gateway cannot tell, so the user sees one copy,
     // marked; a full-size chunk still fits under the 4,096 cap with the marker
     flat.inject(c -> c.method().equals("sendMessage") && c.params().getLong("chat_id") == 118, Fault.resetBefore());
-    String before = f.runOf("flat", flat.receive(Incoming.dm(118, "Hal", "reset before ".repeat(400) + "[in:R1]")));
-    f.awaitDelivered(before);
+    flat.inject(c -> c.method().equals("sendMessage") && c.params().getLong("chat_id") == 119, Fault.resetAfter());
+    flat.inject(c -> c.method().equals("sendMessage") && c.params().getLong("chat_id") == 128, Fault.timeoutAfter());
+    LogCapture logs = LogCapture.start();
+    String before;
+    String after;
+    String timedOut;
+    try {
+      before = f.runOf("flat", flat.receive(Incoming.dm(118, "Hal", "reset before ".repeat(400) + "[in:R1]")));
+      after = f.runOf("flat", flat.receive(Incoming.dm(119, "Ida", "reset after [in:R2]")));
+      timedOut = f.runOf("flat", flat.receive(Incoming.dm(128, "Tom", "timed out [in:R3]")));
+      f.awaitDelivered(before);
+      f.awaitDelivered(after);
+      f.awaitDelivered(timedOut);
+    } finally {
+      logs.close();
+    }
+    // Vert.x names the request (its URL holds the token) when a call times out: that is logged
+    assertNeverLogged(logs, "timeout period", flat.token);
+    assertThat(flat.botMessages(128)).extracting(Shown::text)
+        .containsExactly("echo: timed out [in:R3]", ChannelOutlet.DUPLICATE_MARKER + "echo: timed out [in:R3]");
     List<Shown> shown = flat.botMessages(118);
     assertThat(shown).hasSize(2).allSatisfy(s -> assertThat(s.text().length()).isLessThanOrEqualTo(4096));
     assertThat(shown.get(0).text()).startsWith(ChannelOutlet.DUPLICATE_MARKER);
@@ -349,9 +375,6 @@ class TelegramChannelTest {
     assertThat(shown.get(0).text().substring(ChannelOutlet.DUPLICATE_MARKER.length()) + shown.get(1).text())
         .isEqualTo(visible(f.stored(before)));
     // the reset came after Telegram showed it: at most one extra copy, and it carries the marker
-    flat.inject(c -> c.method().equals("sendMessage") && c.params().getLong("chat_id") == 119, Fault.resetAfter());
-    String after = f.runOf("flat", flat.receive(Incoming.dm(119, "Ida", "reset after [in:R2]")));
-    f.awaitDelivered(after);
     assertThat(flat.botMessages(119)).extracting(Shown::text)
         .containsExactly("echo: reset after [in:R2]", ChannelOutlet.DUPLICATE_MARKER + "echo: reset after [in:R2]");
   }
@@ -371,13 +394,16 @@ class TelegramChannelTest {
           && c.params().getString("text", "").contains(end), Fault.resetAfter());
     }
     model.streamDelayMs(20); // previews before the end, for certain
+    LogCapture logs = LogCapture.start();
     String run;
     try {
       run = f.runOf("main", main.receive(Incoming.dm(127, "Sol", "stream a while [pad:200] [in:" + token + "]")));
       f.awaitDelivered(run);
     } finally {
+      logs.close();
       model.streamDelayMs(0);
     }
+    assertNeverLogged(logs, "attempt 1 failed", main.token);
     List<Shown> shown = main.botMessages(127);
     assertThat(shown).hasSize(1);
     assertThat(shown.get(0).text()).isEqualTo(visible(f.stored(run))).endsWith("<<end-" + token + ">>");
@@ -421,6 +447,18 @@ class TelegramChannelTest {
   void r2(Mode mode) {
     TelegramFixture f = gateway(mode);
     Bot bot = bot(mode, "pair");
+    LogCapture logs = LogCapture.start();
+    String code;
+    try {
+      code = pairAndTalk(f, bot);
+    } finally {
+      logs.close();
+    }
+    assertNeverLogged(logs, "issued a code to sender 501", code, bot.token);
+  }
+
+  /** R2's steps; returns the code the sender was given. */
+  private static String pairAndTalk(TelegramFixture f, Bot bot) {
     JsonObject first = bot.receive(Incoming.dm(501, "Kim", "hi there [in:P1]"));
     Shown codeMessage = bot.await(501, s -> CODE.matcher(s.text()).find());
     Matcher m = CODE.matcher(codeMessage.text());
@@ -446,6 +484,21 @@ class TelegramChannelTest {
     f.awaitDelivered(runId);
     assertThat(bot.botMessages(501)).hasSize(3);
     assertThat(bot.botMessages(501).get(2).text()).isEqualTo("echo: now? [in:P3]");
+    return code;
+  }
+
+  /**
+   * None of the captured log lines holds a secret (nor a token's part after the colon); and the
+   * capture saw the work ({@code expected} was logged), so its silence about them means something.
+   */
+  static void assertNeverLogged(LogCapture logs, String expected, String... secrets) {
+    List<String> lines = logs.lines();
+    assertThat(lines).as("log lines").anyMatch(l -> l.contains(expected));
+    for (String secret : secrets) {
+      String part = secret.substring(secret.indexOf(':') + 1);
+      assertThat(lines.stream().filter(l -> l.contains(secret) || l.contains(part))).as("log lines holding a secret")
+          .isEmpty();
+    }
   }
 
   @ParameterizedTest

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.switchboard.channels.telegram.TelegramFixture.Mode;
 import dev.switchboard.store.DatabaseConfig;
+import dev.switchboard.support.LogCapture;
 import dev.switchboard.support.ProtocolClient;
 import dev.switchboard.support.TelegramStandIn;
 import dev.switchboard.support.TelegramStandIn.Bot;
@@ -273,6 +274,7 @@ class TelegramTransportTest {
   void refusedToken() {
     JsonObject ws = TelegramFixture.workspace(0, new JsonArray().add(new JsonObject().put("id", "main")
         .put("botToken", "9999:AAnot-a-known-bot").put("apiBaseUrl", api.url())));
+    LogCapture logs = LogCapture.start();
     try (TestGateway gw = TestGateway.in(vertx, root, db).workspace("ok", TestGateway.echoWorkspace())
         .workspace("bad", ws).start()) {
       List<String> problems = gw.gateway().failed().get(0).problems().stream().map(Object::toString).toList();
@@ -280,6 +282,9 @@ class TelegramTransportTest {
           + " (Unauthorized)"));
       assertThat(String.join("\n", problems)).doesNotContain("AAnot-a-known-bot");
       assertThat(gw.port("ok")).isPositive();
+    } finally {
+      logs.close();
     }
+    TelegramChannelTest.assertNeverLogged(logs, "Telegram refused this token", "9999:AAnot-a-known-bot");
   }
 }
