@@ -7,9 +7,11 @@ import dev.switchboard.config.ConfigException;
 import dev.switchboard.config.ConfigProblem;
 import dev.switchboard.delivery.ChannelOutlet;
 import dev.switchboard.delivery.DeliveryAddresses;
+import dev.switchboard.routing.Inbound;
 import dev.switchboard.store.GroupCommit;
 import dev.switchboard.store.ChannelStateStore;
 import dev.switchboard.store.InboundStore;
+import dev.switchboard.workspace.BusFailure;
 import dev.switchboard.workspace.WorkspaceBus;
 import dev.switchboard.workspace.WorkspaceContext;
 import io.vertx.core.Future;
@@ -62,6 +64,8 @@ public final class TelegramChannelVerticle extends VerticleBase {
     final String claimKey;
     volatile UpdateMapper.BotIdentity identity;
     TelegramPoller poller;
+    /** Routing of the webhook updates stored so far, one after the other. */
+    Future<?> routing = Future.succeededFuture();
     boolean claimed;
     boolean stopped;
     long timer = -1;
@@ -262,11 +266,21 @@ public final class TelegramChannelVerticle extends VerticleBase {
   // ---- inbound --------------------------------------------------------------------------------
 
   /**
-   * Hands one update in; succeeds once it is stored (or when there is nothing to store). A message
-   * handed in again (a webhook retry, a poll replayed after a lost offset) finds its stored copy:
-   * the store is the one place that de-duplicates.
+   * Hands one polled update in; succeeds once it is stored and routed, so the poller moves the
+   * offset only past updates that are stored, and routes them in order. A message handed in again
+   * (a poll replayed after a lost offset) finds its stored copy: the store is the one place that
+   * de-duplicates.
    */
   private Future<Void> handleUpdate(Bot b, JsonObject update) {
+    return inbound(b, update).compose(in -> in == null ? Future.succeededFuture()
+        : ingress.accept(in).<Void>map(reply -> {
+          b.status.updateHandled();
+          return null;
+        }));
+  }
+
+  /** The message an update carries, or null when it is ignored (service messages, edits ...). */
+  private Future<Inbound> inbound(Bot b, JsonObject update) {
     UpdateMapper.BotIdentity me = b.identity;
     if (me == null) {
       return Future.failedFuture(new IllegalStateException("the bot's identity is not known yet"));
@@ -274,14 +288,16 @@ public final class TelegramChannelVerticle extends VerticleBase {
     UpdateMapper.Result r = UpdateMapper.map(b.account.id(), update, me);
     if (r.inbound() == null) {
       LOG.debug("telegram {}: update {} ignored: {}", b.account.id(), update.getValue("update_id"), r.ignored());
-      return Future.succeededFuture();
     }
-    return ingress.accept(r.inbound()).map(reply -> {
-      b.status.updateHandled();
-      return null;
-    });
+    return Future.succeededFuture(r.inbound());
   }
 
+  /**
+   * A webhook call: answered 200 as soon as its update is stored (a retry of it finds the stored
+   * copy), then routed, after the updates before it. Telegram does not wait for routing: a message
+   * routing cannot take now is tried again here, and one stored but not routed when the process
+   * ends is routed at the next start.
+   */
   private void onWebhook(Bot b, Message<JsonObject> msg) {
     Webhook hook = Webhook.fromJson(msg.body());
     if (!"POST".equals(hook.method()) || !"/webhook".equals(hook.path())) {
@@ -306,14 +322,52 @@ public final class TelegramChannelVerticle extends VerticleBase {
       msg.reply(Webhook.response(400, error("the body must be a JSON object")));
       return;
     }
-    handleUpdate(b, update)
-        .onSuccess(x -> msg.reply(Webhook.response(200, new JsonObject())))
+    inbound(b, update)
+        .compose(in -> in == null ? Future.<ChannelIngress.Stored>succeededFuture() : ingress.store(in))
+        .onSuccess(stored -> {
+          msg.reply(Webhook.response(200, new JsonObject()));
+          if (stored != null) {
+            b.status.updateHandled();
+            routeInOrder(b, stored);
+          }
+        })
         .onFailure(err -> {
-          // Telegram delivers the update again later; a stored copy makes the retry a no-op
-          LOG.warn("telegram {}: update {} not accepted: {}", b.account.id(), update.getValue("update_id"),
+          // not stored: Telegram delivers the update again later
+          LOG.warn("telegram {}: update {} not stored: {}", b.account.id(), update.getValue("update_id"),
               err.getMessage());
           msg.reply(Webhook.response(503, error("temporarily unavailable")));
         });
+  }
+
+  /**
+   * Routes a stored webhook update once the ones stored before it were routed. A failure (routing
+   * not up yet, the session's queue full) is retried on its own, so it holds no other chat up.
+   */
+  private void routeInOrder(Bot b, ChannelIngress.Stored stored) {
+    b.routing = b.routing.transform(x -> ingress.route(stored)).transform(ar -> {
+      if (ar.failed()) {
+        routeLater(b, stored, ar.cause(), 1_000);
+      }
+      return Future.succeededFuture();
+    });
+  }
+
+  private void routeLater(Bot b, ChannelIngress.Stored stored, Throwable err, long waitMs) {
+    String message = stored.record().platformMessageId();
+    if (BusFailure.codeOf(err) == BusFailure.BAD_REQUEST) {
+      LOG.warn("telegram {}: message {} refused by routing: {}", b.account.id(), message, err.getMessage());
+      return;
+    }
+    if (b.stopped) {
+      return; // stored: routed at the next start
+    }
+    LOG.info("telegram {}: message {} is stored but not routed yet ({}); trying again in {} ms", b.account.id(), message,
+        err.getMessage(), waitMs);
+    vertx.setTimer(waitMs, t -> {
+      if (!b.stopped) {
+        ingress.route(stored).onFailure(e -> routeLater(b, stored, e, Math.min(MAX_RETRY_MS, waitMs * 2)));
+      }
+    });
   }
 
   private static JsonObject error(String message) {

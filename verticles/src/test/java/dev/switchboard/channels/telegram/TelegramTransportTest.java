@@ -6,6 +6,8 @@ import dev.switchboard.channels.telegram.TelegramFixture.Mode;
 import dev.switchboard.store.DatabaseConfig;
 import dev.switchboard.support.LogCapture;
 import dev.switchboard.support.ProtocolClient;
+import dev.switchboard.support.ScriptedModelServer;
+import dev.switchboard.support.ScriptedOpenAiServer;
 import dev.switchboard.support.TelegramStandIn;
 import dev.switchboard.support.TelegramStandIn.Bot;
 import dev.switchboard.support.TelegramStandIn.Fault;
@@ -13,11 +15,13 @@ import dev.switchboard.support.TelegramStandIn.Incoming;
 import dev.switchboard.support.TelegramStandIn.Shown;
 import dev.switchboard.support.TestDatabases;
 import dev.switchboard.support.TestGateway;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.WebClient;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -147,6 +151,169 @@ class TelegramTransportTest {
         .isEqualTo(1);
     assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start'")).isEqualTo(2);
     f.close();
+  }
+
+  @Test
+  @DisplayName("stopped while a getUpdates answer carrying updates is on its way: after the restart each is answered once, none lost")
+  void restartWithPollAnswerInFlight() {
+    Bot bot = api.bot("7308:AAinflight", 7308, "inflight_bot");
+    // every poll after the first carries an offset: the first of those loses its answer on the way
+    bot.inject(c -> c.method().equals("getUpdates") && c.params().containsKey("offset"), Fault.timeoutAfter());
+    TelegramFixture f = fixture(workspace(bot, Mode.POLLING, 0));
+    JsonObject u0 = bot.receive(Incoming.dm(707, "Wes", "first [in:IF0]"));
+    f.awaitDelivered(f.runOf("main", u0));
+    JsonObject u1 = bot.receive(Incoming.dm(707, "Wes", "one [in:IF1]"));
+    JsonObject u2 = bot.receive(Incoming.dm(707, "Wes", "two [in:IF2]"));
+    api.await(() -> !bot.lostAnswers().isEmpty() && bot.pending() == 2, () -> "no answer lost on its way");
+    assertThat(bot.lostAnswers().get(0).getJsonObject(0).getLong("update_id")).isEqualTo(updateId(u1));
+    f.gateway.stop();
+    int before = bot.calls("getUpdates").size();
+    f.gateway.start();
+    f.awaitDelivered(f.runOf("main", u1));
+    f.awaitDelivered(f.runOf("main", u2));
+    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(707, "Wes", "barrier [in:IF3]"))));
+    assertThat(bot.calls("getUpdates").get(before).params().getLong("offset")).isEqualTo(updateId(u0) + 1);
+    assertThat(bot.botMessages(707)).extracting(Shown::text).containsExactly("echo: first [in:IF0]", "echo: one [in:IF1]",
+        "echo: two [in:IF2]", "echo: barrier [in:IF3]");
+    assertThat(f.count("SELECT COUNT(*) FROM inbound")).isEqualTo(4);
+    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start'")).isEqualTo(4);
+    f.close();
+  }
+
+  @Test
+  @DisplayName("stopped with a batch of updates half handled: the stored one is not answered again, the other is answered once after the restart")
+  void restartWithBatchHalfHandled() {
+    Bot bot = api.bot("7309:AAhalf", 7309, "half_bot");
+    TelegramFixture f = fixture(workspace(bot, Mode.POLLING, 0));
+    JsonObject u0 = bot.receive(Incoming.dm(708, "Xia", "first [in:HH0]"));
+    f.awaitDelivered(f.runOf("main", u0));
+    f.gateway.stop();
+    // both wait for the next start, so one getUpdates answer carries both; the second cannot be stored
+    JsonObject u1 = bot.receive(Incoming.dm(708, "Xia", "one [in:HH1]"));
+    JsonObject u2 = bot.receive(Incoming.dm(708, "Xia", "two [in:HH2]"));
+    addCheck(f, "no_hh2", "payload NOT LIKE '%[in:HH2]%'");
+    f.gateway.start();
+    f.awaitDelivered(f.runOf("main", u1));
+    // the poller kept u1, and asks again from u2 on
+    bot.awaitCall("getUpdates", c -> c.params().getLong("offset", 0L) == updateId(u1) + 1);
+    f.gateway.stop();
+    dropCheck(f, "no_hh2");
+    int before = bot.calls("getUpdates").size();
+    f.gateway.start();
+    f.awaitDelivered(f.runOf("main", u2));
+    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(708, "Xia", "barrier [in:HH3]"))));
+    assertThat(bot.calls("getUpdates").get(before).params().getLong("offset")).isEqualTo(updateId(u1) + 1);
+    assertThat(bot.botMessages(708)).extracting(Shown::text).containsExactly("echo: first [in:HH0]", "echo: one [in:HH1]",
+        "echo: two [in:HH2]", "echo: barrier [in:HH3]");
+    assertThat(f.count("SELECT COUNT(*) FROM inbound")).isEqualTo(4);
+    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start'")).isEqualTo(4);
+    f.close();
+  }
+
+  @Test
+  @DisplayName("an update Telegram posts while the gateway is down is retried until it is back, then answered once")
+  void webhookUpdateWhileDown() {
+    Bot bot = api.bot("7310:AAdown", 7310, "down_bot");
+    int port = TelegramFixture.freePort();
+    TelegramFixture f = fixture(workspace(bot, Mode.WEBHOOK, port));
+    api.await(() -> bot.webhookUrl() != null, () -> "no webhook set");
+    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(709, "Yan", "first [in:WD0]"))));
+    f.gateway.stop();
+    JsonObject u1 = bot.receive(Incoming.dm(709, "Yan", "while you were away [in:WD1]"));
+    api.await(() -> bot.webhookAnswers().contains(0), () -> "Telegram never tried while the gateway was down");
+    f.gateway.start();
+    f.awaitDelivered(f.runOf("main", u1));
+    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(709, "Yan", "barrier [in:WD2]"))));
+    assertThat(bot.botMessages(709)).extracting(Shown::text).containsExactly("echo: first [in:WD0]",
+        "echo: while you were away [in:WD1]", "echo: barrier [in:WD2]");
+    assertThat(f.count("SELECT COUNT(*) FROM inbound")).isEqualTo(3);
+    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start'")).isEqualTo(3);
+    f.close();
+  }
+
+  @Test
+  @DisplayName("a webhook update the store refuses is answered 503, so Telegram retries; once it is stored, it is answered once")
+  void webhookStoreFailure() {
+    Bot bot = api.bot("7311:AAstore", 7311, "store_bot");
+    int port = TelegramFixture.freePort();
+    TelegramFixture f = fixture(workspace(bot, Mode.WEBHOOK, port));
+    api.await(() -> bot.webhookUrl() != null, () -> "no webhook set");
+    addCheck(f, "no_sf1", "payload NOT LIKE '%[in:SF1]%'");
+    JsonObject u1 = bot.receive(Incoming.dm(710, "Zoe", "store me [in:SF1]"));
+    api.await(() -> bot.webhookAnswers().stream().filter(a -> a == 503).count() >= 2, () -> "no 503 for the update");
+    assertThat(f.count("SELECT COUNT(*) FROM inbound")).isZero();
+    dropCheck(f, "no_sf1");
+    f.awaitDelivered(f.runOf("main", u1));
+    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(710, "Zoe", "barrier [in:SF2]"))));
+    assertThat(bot.botMessages(710)).extracting(Shown::text).containsExactly("echo: store me [in:SF1]",
+        "echo: barrier [in:SF2]");
+    assertThat(bot.webhookAnswers()).containsOnly(503, 200).endsWith(200, 200);
+    assertThat(f.count("SELECT COUNT(*) FROM inbound")).isEqualTo(2);
+    f.close();
+  }
+
+  @Test
+  @DisplayName("a webhook is answered once its update is stored, not when routing takes it: a message its session's full queue refuses is answered later, once")
+  void webhookAnsweredOnceStored() throws Exception {
+    Bot bot = api.bot("7312:AAqueue", 7312, "queue_bot");
+    int port = TelegramFixture.freePort();
+    ScriptedOpenAiServer model = new ScriptedOpenAiServer(vertx).start();
+    JsonObject ws = workspace(bot, Mode.WEBHOOK, port)
+        .put("agents", new JsonArray().add(new JsonObject().put("id", "main").put("default", true).put("model",
+            new JsonObject().put("provider", "openai").put("model", "gpt-test").put("baseUrl", model.baseUrl())
+                .put("apiKey", "sk-test"))))
+        .put("limits", new JsonObject().put("maxQueuedPerSession", 1))
+        .put("session", new JsonObject().put("queueMode", "followup"));
+    TelegramFixture f = fixture(ws);
+    api.await(() -> bot.webhookUrl() != null, () -> "no webhook set");
+    Promise<Void> gate = ScriptedModelServer.gate();
+    model.enqueue(new ScriptedModelServer.Gate(gate.future()));
+    LogCapture logs = LogCapture.start();
+    try {
+      String first = f.runOf("main", bot.receive(Incoming.dm(711, "Ari", "first [in:Q1]")));
+      model.awaitRequests(1, Duration.ofSeconds(30)); // its turn runs until the gate opens
+      // routed in the order stored: the second waits in the queue, which is then full for the third
+      String queued = f.runOf("main", bot.receive(Incoming.dm(711, "Ari", "queued [in:Q2]")));
+      String refused = f.runOf("main", bot.receive(Incoming.dm(711, "Ari", "refused for now [in:Q3]")));
+      logs.awaitLine("711:" + messageId(refused, f) + " is stored but not routed yet");
+      assertThat(bot.webhookAnswers()).containsOnly(200);
+      gate.complete();
+      f.awaitDelivered(first);
+      f.awaitDelivered(queued);
+      f.awaitDelivered(refused);
+    } finally {
+      logs.close();
+      model.close();
+    }
+    assertThat(bot.botMessages(711)).extracting(Shown::text).containsExactly("<<Q1>> ok <<end-Q1>>",
+        "<<Q2>> ok <<end-Q2>>", "<<Q3>> ok <<end-Q3>>");
+    assertThat(bot.webhookAnswers()).containsOnly(200);
+    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start'")).isEqualTo(3);
+    f.close();
+  }
+
+  /** The Telegram message id of the message a run answers. */
+  private static String messageId(String runId, TelegramFixture f) {
+    String pmid = (String) f.scalar("SELECT platform_message_id FROM inbound WHERE run_id = '" + runId + "'");
+    return pmid.substring(pmid.indexOf(':') + 1);
+  }
+
+  /** Adds a check constraint to the inbound table: storing a message that breaks it fails. */
+  private void addCheck(TelegramFixture f, String name, String condition) {
+    execute(f, "ALTER TABLE inbound ADD CONSTRAINT " + name + " CHECK (" + condition + ")");
+  }
+
+  private void dropCheck(TelegramFixture f, String name) {
+    execute(f, "ALTER TABLE inbound DROP CONSTRAINT " + name);
+  }
+
+  private void execute(TelegramFixture f, String sql) {
+    try (var c = dev.switchboard.store.Database.connect(db); var s = c.createStatement()) {
+      s.execute("SET SCHEMA " + f.schema());
+      s.execute(sql);
+    } catch (java.sql.SQLException e) {
+      throw new AssertionError(e);
+    }
   }
 
   /** Sets the persisted offset of account main, as a crash before the last one was saved leaves it. */
