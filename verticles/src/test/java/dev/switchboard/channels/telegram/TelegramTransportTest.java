@@ -327,12 +327,13 @@ class TelegramTransportTest {
   }
 
   @Test
-  @DisplayName("409 from another poller of the same bot: logged, reported in status, polling resumes when it stops")
+  @DisplayName("409 from another poller of the same bot: logged, reported in status, retried ever later (1 s, 2 s, 4 s ...), polling resumes when it stops")
   void conflict() {
     Bot bot = api.bot("7302:AAconflict", 7302, "conflict_bot");
     TelegramFixture f = fixture(workspace(bot, Mode.POLLING, 0));
     f.awaitStatus(vertx, "main", st -> "polling".equals(st.getString("state")));
     bot.awaitCall("getUpdates", c -> true);
+    int before = bot.calls("getUpdates").size();
     // another process polls the same token, again and again
     AtomicBoolean rogue = new AtomicBoolean(true);
     WebClient web = WebClient.create(vertx);
@@ -353,11 +354,23 @@ class TelegramTransportTest {
       assertThat(summary.getJsonObject(0).getString("channel")).isEqualTo("telegram");
       assertThat(summary.getJsonObject(0).getString("state")).isEqualTo("conflict");
     }
+    // the gateway's polls (they name allowed_updates; the rogue's do not) come ever further apart:
+    // each one ends the rogue's poll, whose next ends it at once
+    java.util.function.Predicate<TelegramStandIn.Call> ours = c -> c.params().containsKey("allowed_updates");
+    api.await(() -> bot.calls("getUpdates").stream().skip(before).filter(ours).count() >= 3,
+        () -> "the gateway did not try three times");
+    List<TelegramStandIn.Call> calls = bot.calls("getUpdates").subList(before, bot.calls("getUpdates").size());
+    long rogueStart = calls.stream().filter(ours.negate()).findFirst().orElseThrow().at();
+    List<Long> tries = calls.stream().filter(ours).map(TelegramStandIn.Call::at).limit(3).toList();
+    assertThat(tries.get(0) - rogueStart).isGreaterThanOrEqualTo(1_000);
+    assertThat(tries.get(1) - tries.get(0)).isGreaterThanOrEqualTo(2_000);
+    assertThat(tries.get(2) - tries.get(1)).isGreaterThanOrEqualTo(4_000);
     rogue.set(false);
-    f.awaitStatus(vertx, "main", st -> "polling".equals(st.getString("state")));
+    // the next poll holds, and a message ends it at once
     JsonObject u = bot.receive(Incoming.dm(702, "Quin", "still there? [in:C409]"));
     f.awaitDelivered(f.runOf("main", u));
     assertThat(bot.botMessages(702)).hasSize(1);
+    f.awaitStatus(vertx, "main", st -> "polling".equals(st.getString("state")));
     web.close();
     f.close();
   }
