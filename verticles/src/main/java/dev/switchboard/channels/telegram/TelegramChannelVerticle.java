@@ -53,6 +53,7 @@ public final class TelegramChannelVerticle extends VerticleBase {
   static final String SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token";
   private static final String BOTS = "switchboard.telegram.bots";
   private static final long MAX_RETRY_MS = 60_000;
+  static final long CLAIM_RECHECK_MS = 2_000;
 
   /** One bot: its account, its client, what it knows about itself, its transport. */
   private final class Bot {
@@ -220,14 +221,25 @@ public final class TelegramChannelVerticle extends VerticleBase {
     });
   }
 
+  /**
+   * Claims the bot for this account (one consumer per bot in a process) and starts receiving. While
+   * another account holds the claim, it is asked for again every {@value #CLAIM_RECHECK_MS} ms, so
+   * this one takes over once the other stops.
+   */
   private void startTransport(Bot b) {
     LocalMap<String, String> claims = vertx.sharedData().getLocalMap(BOTS);
     String holder = claims.putIfAbsent(b.claimKey, owner(b));
     if (holder != null && !holder.equals(owner(b))) {
-      LOG.error("telegram {}: this bot is already served by {} in this process; one bot, one consumer: not"
-          + " receiving updates here", b.account.id(), holder);
+      if (!"conflict".equals(b.status.state())) {
+        LOG.error("telegram {}: this bot is already served by {} in this process; one bot, one consumer: not"
+            + " receiving updates here until it stops", b.account.id(), holder);
+      }
       b.status.state("conflict", "the bot is already served by " + holder + " in this process");
+      later(b, CLAIM_RECHECK_MS, () -> startTransport(b));
       return;
+    }
+    if ("conflict".equals(b.status.state())) {
+      LOG.info("telegram {}: the bot is free in this process now; serving it here", b.account.id());
     }
     b.claimed = true;
     if (b.account.webhook()) {

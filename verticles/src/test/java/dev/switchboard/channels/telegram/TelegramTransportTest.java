@@ -376,8 +376,8 @@ class TelegramTransportTest {
   }
 
   @Test
-  @DisplayName("two workspaces with the same bot: one receives its updates, the other reports the conflict")
-  void oneConsumerPerBot() {
+  @DisplayName("two workspaces with the same bot: one receives its updates, the other reports the conflict and takes over when the first stops")
+  void oneConsumerPerBot() throws Exception {
     Bot bot = api.bot("7303:AAshared", 7303, "shared_bot");
     TestGateway gw = TestGateway.in(vertx, root, db).workspace("a", workspace(bot, Mode.POLLING, 0))
         .workspace("b", workspace(bot, Mode.POLLING, 0)).start();
@@ -396,8 +396,19 @@ class TelegramTransportTest {
       JsonObject u = bot.receive(Incoming.dm(703, "Rae", "who answers? [in:ONE]"));
       bot.awaitText(703, "[in:ONE]");
       TelegramFixture serving = states[0].equals("polling") ? a : b;
+      TelegramFixture waiting = serving == a ? b : a;
       serving.awaitDelivered(serving.runOf("main", u));
       assertThat(bot.botMessages(703)).hasSize(1);
+      // the serving workspace confirmed the update to Telegram, then stops: the other one claims the
+      // bot and polls from its own offset
+      bot.awaitCall("getUpdates", c -> c.params().getLong("offset", 0L) == updateId(u) + 1);
+      gw.gateway().workspaces().stream().filter(d -> d.config().id().equals(serving.workspace)).findFirst().orElseThrow()
+          .undeploy().await(30, TimeUnit.SECONDS);
+      waiting.awaitStatus(vertx, "main", st -> "polling".equals(st.getString("state")));
+      JsonObject later = bot.receive(Incoming.dm(703, "Rae", "and now? [in:TWO]"));
+      waiting.awaitDelivered(waiting.runOf("main", later));
+      assertThat(bot.botMessages(703)).extracting(Shown::text).containsExactly("echo: who answers? [in:ONE]",
+          "echo: and now? [in:TWO]");
     } finally {
       gw.close();
     }
