@@ -262,6 +262,8 @@ public final class TelegramChannelVerticle extends VerticleBase {
         .put("allowed_updates", TelegramPoller.ALLOWED_UPDATES)
         .put("drop_pending_updates", false);
     b.api.call("setWebhook", params, b.account.requestTimeoutMs())
+        // remembered, so that polling later knows this webhook is this account's to delete
+        .compose(x -> state.put(CHANNEL, b.account.id(), TelegramPoller.WEBHOOK_URL, b.account.webhookUrl().toString()))
         .onSuccess(x -> {
           b.retryMs = 0;
           b.status.state("webhook", null);

@@ -44,7 +44,7 @@ class TelegramOutletTest {
   }
 
   void outlet(String apiUrl, String replyToMode) {
-    TelegramAccount account = new TelegramAccount("t" + ++accounts, "test", Secret.of(bot.token, "test"), apiUrl, false,
+    TelegramAccount account = new TelegramAccount("t" + ++accounts, "test", Secret.of(bot.token, "test"), apiUrl, false, false,
         0, (URI) null, null, replyToMode, true, 1000, true, 4000, TelegramAccount.defaultCommands(), 1_000);
     client = vertx.createHttpClient();
     TelegramOutlet outlet = new TelegramOutlet(vertx, account, new BotApi(client, apiUrl, account.token()));

@@ -461,6 +461,65 @@ class TelegramTransportTest {
   }
 
   @Test
+  @DisplayName("a webhook someone else set is left alone by polling: a conflict until they remove it, at start and when set mid-run")
+  void foreignWebhookLeftAlone() {
+    Bot bot = api.bot("7313:AAforeign", 7313, "foreign_bot");
+    String theirs = "http://127.0.0.1:1/their/hook";
+    telegram(bot, "setWebhook", new JsonObject().put("url", theirs));
+    TelegramFixture f = fixture(workspace(bot, Mode.POLLING, 0));
+    JsonObject st = f.awaitStatus(vertx, "main", s -> "conflict".equals(s.getString("state")));
+    assertThat(st.getString("detail")).contains("a webhook someone else set is active");
+    // looked at again (with the backoff) and still left alone
+    bot.awaitCall("getWebhookInfo", c -> bot.calls("getWebhookInfo").size() >= 2);
+    assertThat(bot.webhookUrl()).isEqualTo(theirs);
+    assertThat(bot.calls("deleteWebhook")).isEmpty();
+    assertThat(bot.calls("getUpdates")).isEmpty();
+    // they remove it: polling starts
+    telegram(bot, "deleteWebhook", new JsonObject());
+    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(712, "Bea", "now [in:FW1]"))));
+    // they set it again while the gateway polls: Telegram ends the poll (409), the webhook stays
+    telegram(bot, "setWebhook", new JsonObject().put("url", theirs));
+    int checks = bot.calls("getWebhookInfo").size();
+    f.awaitStatus(vertx, "main", s -> "conflict".equals(s.getString("state")));
+    bot.awaitCall("getWebhookInfo", c -> bot.calls("getWebhookInfo").size() > checks);
+    assertThat(bot.webhookUrl()).isEqualTo(theirs);
+    assertThat(bot.calls("deleteWebhook")).hasSize(1); // theirs
+    telegram(bot, "deleteWebhook", new JsonObject());
+    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(712, "Bea", "again [in:FW2]"))));
+    assertThat(bot.botMessages(712)).extracting(Shown::text).containsExactly("echo: now [in:FW1]", "echo: again [in:FW2]");
+    f.close();
+  }
+
+  @Test
+  @DisplayName("with mode: polling written out, a webhook someone else set is deleted and the bot polled")
+  void explicitPollingDeletesForeignWebhook() {
+    Bot bot = api.bot("7314:AAforce", 7314, "force_bot");
+    telegram(bot, "setWebhook", new JsonObject().put("url", "http://127.0.0.1:1/their/hook"));
+    JsonObject ws = workspace(bot, Mode.POLLING, 0);
+    ws.getJsonObject("channels").getJsonObject("telegram").getJsonArray("accounts").getJsonObject(0).put("mode", "polling");
+    TelegramFixture f = fixture(ws);
+    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(713, "Cal", "mine now [in:XP1]"))));
+    assertThat(bot.webhookUrl()).isNull();
+    assertThat(bot.calls("deleteWebhook")).hasSize(1);
+    assertThat(bot.botMessages(713)).extracting(Shown::text).containsExactly("echo: mine now [in:XP1]");
+    f.close();
+  }
+
+  /** Calls the Bot API as another program using the same bot would. */
+  private void telegram(Bot bot, String method, JsonObject params) {
+    WebClient web = WebClient.create(vertx);
+    try {
+      JsonObject answer = web.postAbs(api.url() + "/bot" + bot.token + "/" + method).sendJsonObject(params)
+          .await(10, TimeUnit.SECONDS).bodyAsJsonObject();
+      assertThat(answer.getBoolean("ok")).as(answer.encode()).isTrue();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    } finally {
+      web.close();
+    }
+  }
+
+  @Test
   @DisplayName("a token Telegram refuses stops the workspace with the key path; the token never appears")
   void refusedToken() {
     JsonObject ws = TelegramFixture.workspace(0, new JsonArray().add(new JsonObject().put("id", "main")
