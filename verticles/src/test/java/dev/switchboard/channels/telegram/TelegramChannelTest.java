@@ -503,7 +503,7 @@ class TelegramChannelTest {
 
   @ParameterizedTest
   @EnumSource(Mode.class)
-  @DisplayName("R3: an unknown DM sender under an allowlist sees nothing: no code, no model call, no session; approvals do not override it")
+  @DisplayName("R3: an unknown DM sender under an allowlist sees nothing: no code, no model call, no session; neither pairing nor approvals override it")
   void r3(Mode mode) {
     TelegramFixture f = gateway(mode);
     Bot main = bot(mode, "main");
@@ -519,11 +519,25 @@ class TelegramChannelTest {
     assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE payload LIKE '%[in:X%'")).isZero();
     assertThat(f.count("SELECT COUNT(*) FROM pairing_requests WHERE sender_id = '999'")).isZero();
 
-    // pairing with an allowlist: the listed sender is in without a code
+    // pairing with an allowlist: the allowlist wins. An unlisted sender gets nothing (no code), nor
+    // does one approved (say, before allowFrom was set); the listed sender is in without a code
     Bot pairlist = bot(mode, "pairlist");
+    JsonObject unlisted = pairlist.receive(Incoming.dm(602, "Olaf", "may I? [in:X4]"));
+    insertApproval(f, "pairlist", "603");
+    JsonObject approved = pairlist.receive(Incoming.dm(603, "Pam", "approved once [in:X5]"));
+    f.awaitInbound("pairlist", unlisted, "rejected");
+    f.awaitInbound("pairlist", approved, "rejected");
     String listed = f.runOf("pairlist", pairlist.receive(Incoming.dm(601, "Ned", "listed [in:X3]")));
     f.awaitDelivered(listed);
     assertThat(pairlist.botMessages(601)).extracting(Shown::text).containsExactly("echo: listed [in:X3]");
+    assertThat(pairlist.chat(602).stream().filter(s -> s.fromBot)).isEmpty();
+    assertThat(pairlist.chat(603).stream().filter(s -> s.fromBot)).isEmpty();
+    assertThat(f.count("SELECT COUNT(*) FROM pairing_requests WHERE account_id = 'pairlist'")).isZero();
+    assertThat(f.count("SELECT COUNT(*) FROM outbox WHERE account_id = 'pairlist' AND (target LIKE '%\"peerId\":\"602\"%'"
+        + " OR target LIKE '%\"peerId\":\"603\"%')")).isZero();
+    assertThat(f.count("SELECT COUNT(*) FROM sessions WHERE session_key LIKE '%:602' OR session_key LIKE '%:603'")).isZero();
+    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE payload LIKE '%[in:X4]%' OR payload LIKE '%[in:X5]%'"))
+        .isZero();
   }
 
   static void insertApproval(TelegramFixture f, String account, String sender) {
