@@ -433,12 +433,7 @@ class TelegramChannelTest {
     f.awaitDelivered(barrier);
     assertThat(bot.botMessages(120)).extracting(Shown::text)
         .containsExactly("echo: only once [in:D3]", "echo: barrier [in:D3b]");
-    assertThat(f.count("SELECT COUNT(*) FROM inbound WHERE platform_message_id = '120:"
-        + update.getJsonObject("message").getLong("message_id") + "'")).isEqualTo(1);
-    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message' AND payload LIKE '%[in:D3]%'"))
-        .isEqualTo(1);
-    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start' AND run_id = '" + runId + "'"))
-        .isEqualTo(1);
+    f.assertOneTurn(update, "D3");
   }
 
   @ParameterizedTest

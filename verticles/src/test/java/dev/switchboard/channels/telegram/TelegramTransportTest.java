@@ -77,8 +77,7 @@ class TelegramTransportTest {
   void restartMidPoll() {
     Bot bot = api.bot("7301:AArestart", 7301, "restart_bot");
     TelegramFixture f = fixture(workspace(bot, Mode.POLLING, 0));
-    JsonObject u1 = bot.receive(Incoming.dm(701, "Pat", "hello [in:RS1]"));
-    f.awaitDelivered(f.runOf("main", u1));
+    JsonObject u1 = f.talk("main", bot, Incoming.dm(701, "Pat", "hello [in:RS1]"));
     // the poller moved past u1 and waits in its next long poll
     bot.awaitCall("getUpdates", c -> c.params().getLong("offset", 0L) == updateId(u1) + 1);
     f.gateway.stop();
@@ -90,7 +89,6 @@ class TelegramTransportTest {
     assertThat(firstAfter.params().getLong("offset")).isEqualTo(updateId(u1) + 1);
     assertThat(bot.botMessages(701)).extracting(Shown::text)
         .containsExactly("echo: hello [in:RS1]", "echo: while you were away [in:RS2]");
-
     f.close();
   }
 
@@ -99,8 +97,7 @@ class TelegramTransportTest {
   void replayAfterLostOffset() {
     Bot bot = api.bot("7306:AAreplay", 7306, "replay_bot");
     TelegramFixture f = fixture(workspace(bot, Mode.POLLING, 0));
-    JsonObject u0 = bot.receive(Incoming.dm(705, "Uma", "first [in:LO0]"));
-    f.awaitDelivered(f.runOf("main", u0));
+    JsonObject u0 = f.talk("main", bot, Incoming.dm(705, "Uma", "first [in:LO0]"));
     bot.awaitCall("getUpdates", c -> c.params().getLong("offset", 0L) == updateId(u0) + 1);
     // the poll that would confirm the next update to Telegram never arrives there: it stays pending
     bot.inject(c -> c.method().equals("getUpdates") && c.params().getLong("offset", 0L) > updateId(u0) + 1,
@@ -120,11 +117,8 @@ class TelegramTransportTest {
     assertThat(bot.calls("getUpdates").get(before).params().getLong("offset")).isEqualTo(updateId(u1));
     assertThat(bot.botMessages(705)).extracting(Shown::text)
         .containsExactly("echo: first [in:LO0]", "echo: only once [in:LO1]", "echo: barrier [in:LO2]");
-    assertThat(f.count("SELECT COUNT(*) FROM inbound WHERE platform_message_id = '705:"
-        + u1.getJsonObject("message").getLong("message_id") + "'")).isEqualTo(1);
-    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message' AND payload LIKE '%[in:LO1]%'"))
-        .isEqualTo(1);
-    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start'")).isEqualTo(3);
+    f.assertOneTurn(u1, "LO1");
+    f.assertStoredAndRun(3);
     f.close();
   }
 
@@ -135,8 +129,7 @@ class TelegramTransportTest {
     int port = TelegramFixture.freePort();
     TelegramFixture f = fixture(workspace(bot, Mode.WEBHOOK, port));
     api.await(() -> bot.webhookUrl() != null, () -> "no webhook set");
-    JsonObject u1 = bot.receive(Incoming.dm(706, "Vic", "only once [in:WR1]"));
-    f.awaitDelivered(f.runOf("main", u1));
+    JsonObject u1 = f.talk("main", bot, Incoming.dm(706, "Vic", "only once [in:WR1]"));
     f.gateway.stop();
     f.gateway.start();
     assertThat(bot.redeliver(u1)).isEqualTo(200);
@@ -145,11 +138,8 @@ class TelegramTransportTest {
     f.awaitDelivered(barrier);
     assertThat(bot.botMessages(706)).extracting(Shown::text)
         .containsExactly("echo: only once [in:WR1]", "echo: barrier [in:WR2]");
-    assertThat(f.count("SELECT COUNT(*) FROM inbound WHERE platform_message_id = '706:"
-        + u1.getJsonObject("message").getLong("message_id") + "'")).isEqualTo(1);
-    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message' AND payload LIKE '%[in:WR1]%'"))
-        .isEqualTo(1);
-    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start'")).isEqualTo(2);
+    f.assertOneTurn(u1, "WR1");
+    f.assertStoredAndRun(2);
     f.close();
   }
 
@@ -160,8 +150,7 @@ class TelegramTransportTest {
     // every poll after the first carries an offset: the first of those loses its answer on the way
     bot.inject(c -> c.method().equals("getUpdates") && c.params().containsKey("offset"), Fault.timeoutAfter());
     TelegramFixture f = fixture(workspace(bot, Mode.POLLING, 0));
-    JsonObject u0 = bot.receive(Incoming.dm(707, "Wes", "first [in:IF0]"));
-    f.awaitDelivered(f.runOf("main", u0));
+    JsonObject u0 = f.talk("main", bot, Incoming.dm(707, "Wes", "first [in:IF0]"));
     JsonObject u1 = bot.receive(Incoming.dm(707, "Wes", "one [in:IF1]"));
     JsonObject u2 = bot.receive(Incoming.dm(707, "Wes", "two [in:IF2]"));
     api.await(() -> !bot.lostAnswers().isEmpty() && bot.pending() == 2, () -> "no answer lost on its way");
@@ -171,12 +160,11 @@ class TelegramTransportTest {
     f.gateway.start();
     f.awaitDelivered(f.runOf("main", u1));
     f.awaitDelivered(f.runOf("main", u2));
-    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(707, "Wes", "barrier [in:IF3]"))));
+    f.talk("main", bot, Incoming.dm(707, "Wes", "barrier [in:IF3]"));
     assertThat(bot.calls("getUpdates").get(before).params().getLong("offset")).isEqualTo(updateId(u0) + 1);
     assertThat(bot.botMessages(707)).extracting(Shown::text).containsExactly("echo: first [in:IF0]", "echo: one [in:IF1]",
         "echo: two [in:IF2]", "echo: barrier [in:IF3]");
-    assertThat(f.count("SELECT COUNT(*) FROM inbound")).isEqualTo(4);
-    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start'")).isEqualTo(4);
+    f.assertStoredAndRun(4);
     f.close();
   }
 
@@ -185,8 +173,7 @@ class TelegramTransportTest {
   void restartWithBatchHalfHandled() {
     Bot bot = api.bot("7309:AAhalf", 7309, "half_bot");
     TelegramFixture f = fixture(workspace(bot, Mode.POLLING, 0));
-    JsonObject u0 = bot.receive(Incoming.dm(708, "Xia", "first [in:HH0]"));
-    f.awaitDelivered(f.runOf("main", u0));
+    JsonObject u0 = f.talk("main", bot, Incoming.dm(708, "Xia", "first [in:HH0]"));
     f.gateway.stop();
     // both wait for the next start, so one getUpdates answer carries both; the second cannot be stored
     JsonObject u1 = bot.receive(Incoming.dm(708, "Xia", "one [in:HH1]"));
@@ -201,12 +188,11 @@ class TelegramTransportTest {
     int before = bot.calls("getUpdates").size();
     f.gateway.start();
     f.awaitDelivered(f.runOf("main", u2));
-    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(708, "Xia", "barrier [in:HH3]"))));
+    f.talk("main", bot, Incoming.dm(708, "Xia", "barrier [in:HH3]"));
     assertThat(bot.calls("getUpdates").get(before).params().getLong("offset")).isEqualTo(updateId(u1) + 1);
     assertThat(bot.botMessages(708)).extracting(Shown::text).containsExactly("echo: first [in:HH0]", "echo: one [in:HH1]",
         "echo: two [in:HH2]", "echo: barrier [in:HH3]");
-    assertThat(f.count("SELECT COUNT(*) FROM inbound")).isEqualTo(4);
-    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start'")).isEqualTo(4);
+    f.assertStoredAndRun(4);
     f.close();
   }
 
@@ -217,17 +203,16 @@ class TelegramTransportTest {
     int port = TelegramFixture.freePort();
     TelegramFixture f = fixture(workspace(bot, Mode.WEBHOOK, port));
     api.await(() -> bot.webhookUrl() != null, () -> "no webhook set");
-    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(709, "Yan", "first [in:WD0]"))));
+    f.talk("main", bot, Incoming.dm(709, "Yan", "first [in:WD0]"));
     f.gateway.stop();
     JsonObject u1 = bot.receive(Incoming.dm(709, "Yan", "while you were away [in:WD1]"));
     api.await(() -> bot.webhookAnswers().contains(0), () -> "Telegram never tried while the gateway was down");
     f.gateway.start();
     f.awaitDelivered(f.runOf("main", u1));
-    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(709, "Yan", "barrier [in:WD2]"))));
+    f.talk("main", bot, Incoming.dm(709, "Yan", "barrier [in:WD2]"));
     assertThat(bot.botMessages(709)).extracting(Shown::text).containsExactly("echo: first [in:WD0]",
         "echo: while you were away [in:WD1]", "echo: barrier [in:WD2]");
-    assertThat(f.count("SELECT COUNT(*) FROM inbound")).isEqualTo(3);
-    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start'")).isEqualTo(3);
+    f.assertStoredAndRun(3);
     f.close();
   }
 
@@ -244,11 +229,11 @@ class TelegramTransportTest {
     assertThat(f.count("SELECT COUNT(*) FROM inbound")).isZero();
     dropCheck(f, "no_sf1");
     f.awaitDelivered(f.runOf("main", u1));
-    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(710, "Zoe", "barrier [in:SF2]"))));
+    f.talk("main", bot, Incoming.dm(710, "Zoe", "barrier [in:SF2]"));
     assertThat(bot.botMessages(710)).extracting(Shown::text).containsExactly("echo: store me [in:SF1]",
         "echo: barrier [in:SF2]");
     assertThat(bot.webhookAnswers()).containsOnly(503, 200).endsWith(200, 200);
-    assertThat(f.count("SELECT COUNT(*) FROM inbound")).isEqualTo(2);
+    f.assertStoredAndRun(2);
     f.close();
   }
 
@@ -367,8 +352,7 @@ class TelegramTransportTest {
     assertThat(tries.get(2) - tries.get(1)).isGreaterThanOrEqualTo(4_000);
     rogue.set(false);
     // the next poll holds, and a message ends it at once
-    JsonObject u = bot.receive(Incoming.dm(702, "Quin", "still there? [in:C409]"));
-    f.awaitDelivered(f.runOf("main", u));
+    f.talk("main", bot, Incoming.dm(702, "Quin", "still there? [in:C409]"));
     assertThat(bot.botMessages(702)).hasSize(1);
     f.awaitStatus(vertx, "main", st -> "polling".equals(st.getString("state")));
     web.close();
@@ -448,11 +432,11 @@ class TelegramTransportTest {
     api.await(() -> bot.webhookUrl() != null, () -> "no webhook set");
     assertThat(bot.webhookUrl()).isEqualTo("http://127.0.0.1:" + port + "/channels/telegram/main/webhook");
     assertThat(bot.calls("setWebhook").get(0).params().getString("secret_token")).isEqualTo("hook-secret-main");
-    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(704, "Sam", "by webhook [in:W1]"))));
+    f.talk("main", bot, Incoming.dm(704, "Sam", "by webhook [in:W1]"));
     f.gateway.stop();
     f.gateway.workspace("w", workspace(bot, Mode.POLLING, 0));
     f.gateway.start();
-    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(704, "Sam", "by polling [in:W2]"))));
+    f.talk("main", bot, Incoming.dm(704, "Sam", "by polling [in:W2]"));
     assertThat(bot.webhookUrl()).isNull();
     assertThat(bot.calls("deleteWebhook")).isNotEmpty();
     assertThat(bot.botMessages(704)).extracting(Shown::text)
@@ -476,7 +460,7 @@ class TelegramTransportTest {
     assertThat(bot.calls("getUpdates")).isEmpty();
     // they remove it: polling starts
     telegram(bot, "deleteWebhook", new JsonObject());
-    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(712, "Bea", "now [in:FW1]"))));
+    f.talk("main", bot, Incoming.dm(712, "Bea", "now [in:FW1]"));
     // they set it again while the gateway polls: Telegram ends the poll (409), the webhook stays
     telegram(bot, "setWebhook", new JsonObject().put("url", theirs));
     int checks = bot.calls("getWebhookInfo").size();
@@ -485,7 +469,7 @@ class TelegramTransportTest {
     assertThat(bot.webhookUrl()).isEqualTo(theirs);
     assertThat(bot.calls("deleteWebhook")).hasSize(1); // theirs
     telegram(bot, "deleteWebhook", new JsonObject());
-    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(712, "Bea", "again [in:FW2]"))));
+    f.talk("main", bot, Incoming.dm(712, "Bea", "again [in:FW2]"));
     assertThat(bot.botMessages(712)).extracting(Shown::text).containsExactly("echo: now [in:FW1]", "echo: again [in:FW2]");
     f.close();
   }
@@ -498,7 +482,7 @@ class TelegramTransportTest {
     JsonObject ws = workspace(bot, Mode.POLLING, 0);
     ws.getJsonObject("channels").getJsonObject("telegram").getJsonArray("accounts").getJsonObject(0).put("mode", "polling");
     TelegramFixture f = fixture(ws);
-    f.awaitDelivered(f.runOf("main", bot.receive(Incoming.dm(713, "Cal", "mine now [in:XP1]"))));
+    f.talk("main", bot, Incoming.dm(713, "Cal", "mine now [in:XP1]"));
     assertThat(bot.webhookUrl()).isNull();
     assertThat(bot.calls("deleteWebhook")).hasSize(1);
     assertThat(bot.botMessages(713)).extracting(Shown::text).containsExactly("echo: mine now [in:XP1]");
