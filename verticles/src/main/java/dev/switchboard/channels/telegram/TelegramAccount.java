@@ -36,8 +36,9 @@ import java.util.regex.Pattern;
  * @param requestTimeoutMs   how long one Bot API call (other than getUpdates) may take
  */
 record TelegramAccount(String id, String path, Secret token, String apiBaseUrl, boolean webhook,
-    boolean pollingForced, int pollTimeoutSeconds, URI webhookUrl, Secret webhookSecret, String replyToMode, boolean streaming,
-    long editThrottleMs, boolean typing, long typingIntervalMs, JsonArray commands, long requestTimeoutMs) {
+    boolean pollingForced, int pollTimeoutSeconds, URI webhookUrl, Secret webhookSecret, String replyToMode,
+    boolean streaming, long editThrottleMs, boolean typing, long typingIntervalMs, JsonArray commands,
+    long requestTimeoutMs) {
 
   static final String DEFAULT_API = "https://api.telegram.org";
   static final List<String> REPLY_MODES = List.of("off", "first", "all");
@@ -119,10 +120,9 @@ record TelegramAccount(String id, String path, Secret token, String apiBaseUrl, 
       JsonArray commands = commands(r);
       problems.addAll(r.problems());
       if (r.problems().isEmpty()) {
-        out.add(new TelegramAccount(acc.id(), file + ": " + acc.path(), token, api, webhook,
-            modeWritten && !webhook, pollTimeout, webhookUrl,
-            webhookSecret, replyToMode, streaming, editThrottleMs, typing, typingIntervalMs, commands,
-            requestTimeoutMs));
+        out.add(new TelegramAccount(acc.id(), file + ": " + acc.path(), token, api, webhook, modeWritten && !webhook,
+            pollTimeout, webhookUrl, webhookSecret, replyToMode, streaming, editThrottleMs, typing, typingIntervalMs,
+            commands, requestTimeoutMs));
       }
     }
     if (!problems.isEmpty()) {
