@@ -64,6 +64,11 @@ public final class ConfigReader {
     problems.add(new ConfigProblem(file + ": " + pathOf(key), message));
   }
 
+  /** A warning about {@code key}: the value is used, but probably not as meant. */
+  public void warning(String key, String message) {
+    warnings.add(new ConfigProblem(file + ": " + pathOf(key), message));
+  }
+
   public boolean has(String key) {
     seen.add(key);
     return json.containsKey(key) && json.getValue(key) != null;

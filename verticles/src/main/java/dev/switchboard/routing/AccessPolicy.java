@@ -9,9 +9,11 @@ import java.util.Locale;
  * Who may reach an agent. Deny by default: an account that is not configured, a DM sender not on
  * the allowlist, a group not allowed, all are refused without a model call, a session or a reply.
  * Operators (authenticated protocol clients) and configured owners are always admitted. On an
- * account with {@code dmPolicy: pairing}, a DM sender who is not on the allowlist is refused with
+ * account with {@code dmPolicy: pairing} and an empty {@code allowFrom}, a DM sender is refused with
  * {@link Decision#pairing()} set: the caller then admits senders an operator approved and
- * challenges the others ({@link Pairing}). Under {@code allowlist}, pairing never applies.
+ * challenges the others ({@link Pairing}). An allowlist always wins: under {@code allowlist}, and
+ * under {@code pairing} once {@code allowFrom} lists anyone, pairing never applies (no code, and an
+ * approval counts for nothing).
  */
 public final class AccessPolicy {
   /**
@@ -70,7 +72,10 @@ public final class AccessPolicy {
         case "open" -> Decision.admit(false);
         case "disabled" -> Decision.refuse("direct messages are disabled on " + in.channel() + "/" + in.accountId());
         case "pairing" -> allowListed(account, in) ? Decision.admit(false)
-            : Decision.pairable("sender " + in.senderId() + " is not paired with " + in.channel() + "/" + in.accountId());
+            : account.pairs() ? Decision.pairable("sender " + in.senderId() + " is not paired with " + in.channel() + "/"
+                + in.accountId())
+            : Decision.refuse("sender " + in.senderId() + " is not on the allowlist of " + in.channel() + "/"
+                + in.accountId() + " (no pairing while allowFrom lists anyone)");
         default -> allowListed(account, in) ? Decision.admit(false)
             : Decision.refuse("sender " + in.senderId() + " is not on the allowlist of " + in.channel() + "/" + in.accountId());
       };

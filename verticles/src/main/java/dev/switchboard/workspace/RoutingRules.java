@@ -53,6 +53,14 @@ public record RoutingRules(
   public record ChannelAccount(String channel, String id, String dmPolicy, List<String> allowFrom,
       String groupPolicy, List<String> groups, boolean requireMention, io.vertx.core.json.JsonObject raw,
       String path) {
+
+    /**
+     * Whether unknown DM senders get pairing codes: only under {@code pairing} with an empty
+     * {@code allowFrom}. An allowlist always wins, so once it lists anyone, pairing is off.
+     */
+    public boolean pairs() {
+      return dmPolicy.equals("pairing") && allowFrom.isEmpty();
+    }
   }
 
   public static final List<String> DM_POLICIES = List.of("allowlist", "pairing", "open", "disabled");
@@ -208,6 +216,9 @@ public record RoutingRules(
         String dmPolicy = a.string("dmPolicy", allowFrom.isEmpty() ? "pairing" : "allowlist");
         if (!DM_POLICIES.contains(dmPolicy)) {
           a.problem("dmPolicy", "must be one of " + String.join(", ", DM_POLICIES) + ", got \"" + dmPolicy + "\"");
+        } else if (dmPolicy.equals("pairing") && !allowFrom.isEmpty()) {
+          a.warning("dmPolicy", "pairing codes are not issued while allowFrom lists anyone: only the senders it"
+              + " lists can DM (an allowlist always wins); empty allowFrom to pair unknown senders");
         }
         String groupPolicy = a.string("groupPolicy", "allowlist");
         if (!GROUP_POLICIES.contains(groupPolicy)) {

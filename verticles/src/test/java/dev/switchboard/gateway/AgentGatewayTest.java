@@ -2,12 +2,8 @@ package dev.switchboard.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.classic.spi.IThrowableProxy;
-import ch.qos.logback.core.read.ListAppender;
 import dev.switchboard.store.DatabaseConfig;
+import dev.switchboard.support.LogCapture;
 import dev.switchboard.support.ProtocolClient;
 import dev.switchboard.support.ScriptedModelServer;
 import dev.switchboard.support.ScriptedOpenAiServer;
@@ -44,7 +40,6 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 
 /**
  * The agent loop through the real gateway: webchat protocol in, lanes, an agent configured against
@@ -325,15 +320,7 @@ class AgentGatewayTest {
   @Test
   @DisplayName("API keys never appear in logs, errors, events, stored rows or views, even when a provider echoes them")
   void secretsNeverLeak() throws Exception {
-    Logger rootLogger = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    ListAppender<ILoggingEvent> logs = new ListAppender<>();
-    logs.start();
-    Level before = rootLogger.getLevel();
-    Logger ours = (Logger) LoggerFactory.getLogger("dev.switchboard");
-    Level oursBefore = ours.getLevel();
-    rootLogger.addAppender(logs);
-    rootLogger.setLevel(Level.DEBUG);
-    ours.setLevel(Level.TRACE);
+    LogCapture logs = LogCapture.start();
     List<String> seen = new ArrayList<>();
     try {
       // key A is refused and the provider quotes it; the call rotates to key B
@@ -351,24 +338,18 @@ class AgentGatewayTest {
       seen.add(get("/api/usage", TestGateway.TOKEN).bodyAsString());
       seen.add(get("/api/sessions/main/context", TestGateway.TOKEN).bodyAsString());
     } finally {
-      rootLogger.detachAppender(logs);
-      rootLogger.setLevel(before);
-      ours.setLevel(oursBefore);
+      logs.close();
     }
     assertThat(model.requests()).extracting(ScriptedModelServer.Recorded::apiKey).contains(KEY_A, KEY_B);
-    for (ILoggingEvent e : logs.list) {
-      seen.add(e.getFormattedMessage());
-      for (IThrowableProxy t = e.getThrowableProxy(); t != null; t = t.getCause()) {
-        seen.add(t.getClassName() + ": " + t.getMessage());
-      }
-    }
+    List<String> logged = logs.lines();
+    seen.addAll(logged);
     client.frames(f -> true).forEach(f -> seen.add(f.encode()));
     String schema = db.workspaceSchema("main");
     seen.addAll(rows(schema, "SELECT payload FROM session_events"));
     seen.addAll(rows(schema, "SELECT text FROM memory_entries"));
     seen.addAll(rows(schema, "SELECT payload FROM outbox"));
     seen.addAll(rows(schema, "SELECT payload FROM inbound"));
-    assertThat(logs.list).as("the failures were logged").isNotEmpty();
+    assertThat(logged).as("the failures were logged").isNotEmpty();
     for (String s : seen) {
       for (String key : List.of(KEY_A, KEY_B)) {
         assertThat(s).doesNotContain(key).doesNotContain(key.substring(0, 16));

@@ -27,16 +27,20 @@ import java.util.regex.Pattern;
  *
  * <ul>
  *   <li>getUpdates is real long polling: it holds the request up to {@code timeout} seconds, answers as
- *       soon as an update arrives, confirms (forgets) updates below {@code offset}, honours
- *       {@code allowed_updates}, terminates an earlier poll of the same bot with 409, and refuses to
- *       poll while a webhook is set (409);</li>
+ *       soon as an update arrives, confirms (forgets for good) updates below {@code offset} and never
+ *       hands out an update below the offset of the poll it answers, honours {@code allowed_updates},
+ *       terminates an earlier poll of the same bot with 409, and refuses to poll while a webhook is
+ *       set (409; setting one terminates a waiting poll);</li>
  *   <li>setWebhook makes it POST pending updates to the URL, one at a time, with
- *       {@code X-Telegram-Bot-Api-Secret-Token}; an update is confirmed by a 2xx and retried otherwise;</li>
+ *       {@code X-Telegram-Bot-Api-Secret-Token}; an update is confirmed by a 2xx and retried otherwise
+ *       (also while nothing listens there);</li>
  *   <li>sendMessage, editMessageText and deleteMessage keep a ledger of what each chat shows
  *       (messages with every version and deletions); text is parsed as Telegram does
  *       ({@link TelegramHtml}), capped at 4,096 characters, and an unchanged edit is "not modified";</li>
  *   <li>faults per method, used once each in order: 429 with retry_after, connection resets (before or
- *       after the request took effect), responses that never come (timeouts), any error.</li>
+ *       after the request took effect), responses that never come (timeouts, also of a long poll that
+ *       carried updates), any error; and, for the whole server, connections refused
+ *       ({@link #refuseConnections()}).</li>
  * </ul>
  *
  * Users write through {@link Bot#receive}: the message gets the chat's next message id and a new
@@ -49,7 +53,8 @@ public final class TelegramStandIn implements AutoCloseable {
   public static final int MAX_TEXT = 4096;
 
   private final Vertx vertx;
-  private final HttpServer server;
+  private HttpServer server;
+  private final int port;
   private final Context context;
   private final WebClient client;
   private final Map<String, Bot> bots = new LinkedHashMap<>();
@@ -62,7 +67,11 @@ public final class TelegramStandIn implements AutoCloseable {
       return new Fault("error", 429, "Too Many Requests: retry after " + retryAfterSeconds, retryAfterSeconds);
     }
 
-    /** The connection is closed before the request took effect: nothing happened. */
+    /**
+     * The request was read, then the connection is closed before it took effect: nothing happened,
+     * yet the client cannot tell this from {@link #resetAfter()} (the request had left). For a
+     * refusal the client can tell, see {@link TelegramStandIn#refuseConnections()}.
+     */
     public static Fault resetBefore() {
       return new Fault("reset-before", 0, null, 0);
     }
@@ -72,7 +81,11 @@ public final class TelegramStandIn implements AutoCloseable {
       return new Fault("reset-after", 0, null, 0);
     }
 
-    /** The request took effect and the answer never comes. */
+    /**
+     * The request took effect and the answer never comes. On a long poll: the answer it would have
+     * carried (updates, or none at its timeout) is lost on the way ({@link Bot#lostAnswers()}); the
+     * updates stay unconfirmed.
+     */
     public static Fault timeoutAfter() {
       return new Fault("hold-after", 0, null, 0);
     }
@@ -153,7 +166,10 @@ public final class TelegramStandIn implements AutoCloseable {
     final List<Call> calls = new ArrayList<>();
     final List<Map.Entry<Predicate<Call>, Fault>> faults = new ArrayList<>();
     final List<Integer> webhookAnswers = new ArrayList<>();
+    final List<JsonArray> lostAnswers = new ArrayList<>();
     HttpServerRequest poll;
+    long pollOffset;
+    boolean pollAnswerLost;
     long pollTimer = -1;
     List<String> pollAllowed;
     List<String> webhookAllowed;
@@ -190,12 +206,19 @@ public final class TelegramStandIn implements AutoCloseable {
       return update;
     }
 
-    /** Makes an update pending again, as if it had never been confirmed (a replay after a lost ack). */
-    public void unconfirm(JsonObject update) {
+    /**
+     * The same message handed in again under a new update id (a platform that delivers a message
+     * twice); returns the new update.
+     */
+    public JsonObject repeat(JsonObject update) {
+      JsonObject again;
       synchronized (TelegramStandIn.this) {
-        updates.add(0, update.copy());
+        again = update.copy().put("update_id", nextUpdateId++);
+        updates.add(again);
+        TelegramStandIn.this.notifyAll();
       }
       context.runOnContext(v -> wake(this));
+      return again;
     }
 
     /** POSTs an update to the webhook once more, as Telegram does when it did not see a 2xx in time. */
@@ -260,7 +283,14 @@ public final class TelegramStandIn implements AutoCloseable {
       }
     }
 
-    /** HTTP statuses the webhook answered, in order. */
+    /** Answers to long polls that never reached the poller ({@link Fault#timeoutAfter()}), in order. */
+    public List<JsonArray> lostAnswers() {
+      synchronized (TelegramStandIn.this) {
+        return List.copyOf(lostAnswers);
+      }
+    }
+
+    /** HTTP statuses the webhook answered (0: no answer, nothing listening), in order. */
     public List<Integer> webhookAnswers() {
       synchronized (TelegramStandIn.this) {
         return List.copyOf(webhookAnswers);
@@ -450,22 +480,50 @@ public final class TelegramStandIn implements AutoCloseable {
     this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
     this.client = WebClient.create(vertx);
-    HttpServer[] s = new HttpServer[1];
+    this.server = listen(0);
+    this.port = server.actualPort();
+  }
+
+  private HttpServer listen(int port) {
     try {
       // created on its own context, so every handler and timer runs there
       io.vertx.core.Promise<HttpServer> started = io.vertx.core.Promise.promise();
-      context.runOnContext(v -> vertx.createHttpServer().requestHandler(this::handle).listen(0, "127.0.0.1")
+      context.runOnContext(v -> vertx.createHttpServer().requestHandler(this::handle).listen(port, "127.0.0.1")
           .onComplete(started));
-      s[0] = started.future().await(10, TimeUnit.SECONDS);
+      return started.future().await(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
-    this.server = s[0];
   }
 
   /** The base URL to configure as {@code apiBaseUrl}. */
   public String url() {
-    return "http://127.0.0.1:" + server.actualPort();
+    return "http://127.0.0.1:" + port;
+  }
+
+  /**
+   * Telegram unreachable: every open connection is closed (a waiting long poll too) and new ones
+   * are refused, so a request made now never leaves its sender, which knows it: nothing can have
+   * arrived. Until {@link #acceptConnections()}.
+   */
+  public void refuseConnections() {
+    synchronized (this) {
+      held.clear(); // their connections close with the server
+      bots.values().forEach(b -> {
+        vertx.cancelTimer(b.pollTimer);
+        b.poll = null;
+      });
+    }
+    try {
+      server.close().await(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Listens again, on the same port, after {@link #refuseConnections()}. */
+  public void acceptConnections() {
+    server = listen(port);
   }
 
   public Bot bot(String token, long id, String username) {
@@ -536,18 +594,23 @@ public final class TelegramStandIn implements AutoCloseable {
           }
         }
       }
+      if (fault != null && fault.kind().equals("hold-after") && call.method().equals("getUpdates")) {
+        synchronized (this) {
+          bot.pollAnswerLost = true; // applies to the poll this call starts, whenever it is answered
+        }
+      }
       JsonObject answer = method(bot, call, req);
       if (answer == null) {
         return; // a long poll being held
       }
       if (fault != null && fault.kind().equals("reset-after")) {
         req.connection().close();
-      } else if (fault != null && fault.kind().equals("hold-after")) {
+      } else if (fault != null && fault.kind().equals("hold-after") && !call.method().equals("getUpdates")) {
         synchronized (this) {
           held.add(req);
         }
       } else {
-        reply(req, answer.getBoolean("ok") ? 200 : answer.getInteger("error_code"), answer);
+        answerPoll(bot, req, answer);
       }
     });
   }
@@ -561,6 +624,12 @@ public final class TelegramStandIn implements AutoCloseable {
               .put("supports_inline_queries", false));
           case "getUpdates" -> getUpdates(bot, p, req);
           case "setWebhook" -> {
+            if (bot.poll != null) {
+              HttpServerRequest waiting = bot.poll;
+              bot.poll = null;
+              vertx.cancelTimer(bot.pollTimer);
+              answerPoll(bot, waiting, error(409, "Conflict: terminated by setWebhook request", null));
+            }
             bot.webhookUrl = p.getString("url");
             bot.webhookSecret = p.getString("secret_token");
             JsonArray allowedTypes = p.getJsonArray("allowed_updates");
@@ -613,15 +682,14 @@ public final class TelegramStandIn implements AutoCloseable {
       throw new Refused(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to"
           + " delete the webhook first");
     }
-    Long offset = p.getLong("offset");
-    if (offset != null) {
-      bot.updates.removeIf(u -> u.getLong("update_id") < offset);
-    }
+    // confirmed for good: Telegram never hands out an update below an offset it was given
+    long offset = p.getLong("offset", 0L);
+    bot.updates.removeIf(u -> u.getLong("update_id") < offset);
     if (bot.poll != null) {
       HttpServerRequest earlier = bot.poll;
       bot.poll = null;
       vertx.cancelTimer(bot.pollTimer);
-      reply(earlier, 409, error(409, "Conflict: terminated by other getUpdates request; make sure that only one bot"
+      answerPoll(bot, earlier, error(409, "Conflict: terminated by other getUpdates request; make sure that only one bot"
           + " instance is running", null));
     }
     JsonArray allowed = p.getJsonArray("allowed_updates");
@@ -631,44 +699,67 @@ public final class TelegramStandIn implements AutoCloseable {
       bot.updates.removeIf(u -> bot.pollAllowed.stream().noneMatch(u::containsKey));
     }
     long timeout = p.getLong("timeout", 0L);
-    if (!bot.updates.isEmpty() || timeout <= 0) {
-      return ok(batch(bot, p.getInteger("limit", 100)));
+    JsonArray now = batch(bot, offset, p.getInteger("limit", 100));
+    if (!now.isEmpty() || timeout <= 0) {
+      return ok(now);
     }
     bot.poll = req;
+    bot.pollOffset = offset;
     bot.pollTimer = vertx.setTimer(timeout * 1000, t -> {
       synchronized (this) {
         if (bot.poll == req) {
           bot.poll = null;
-          reply(req, 200, ok(new JsonArray()));
+          answerPoll(bot, req, ok(new JsonArray()));
         }
       }
     });
     return null;
   }
 
-  private static JsonArray batch(Bot bot, int limit) {
+  /** Pending updates at or above {@code offset}, oldest first. */
+  private static JsonArray batch(Bot bot, long offset, int limit) {
     JsonArray out = new JsonArray();
     for (JsonObject u : bot.updates) {
       if (out.size() >= limit) {
         break;
       }
-      out.add(u.copy());
+      if (u.getLong("update_id") >= offset) {
+        out.add(u.copy());
+      }
     }
     return out;
+  }
+
+  /**
+   * Answers a Bot API call; a long poll whose answer is to be lost ({@link Fault#timeoutAfter()})
+   * is held instead, and what it would have carried is recorded.
+   */
+  private void answerPoll(Bot bot, HttpServerRequest req, JsonObject answer) {
+    synchronized (this) {
+      if (bot.pollAnswerLost && req.path().endsWith("/getUpdates")) {
+        bot.pollAnswerLost = false;
+        bot.lostAnswers.add(answer.getValue("result") instanceof JsonArray a ? a : new JsonArray());
+        held.add(req);
+        notifyAll();
+        return;
+      }
+    }
+    reply(req, answer.getBoolean("ok") ? 200 : answer.getInteger("error_code"), answer);
   }
 
   /** New updates: answer a waiting long poll, or push to the webhook. */
   private void wake(Bot bot) {
     synchronized (this) {
-      if (bot.poll != null && !bot.updates.isEmpty()) {
+      if (bot.poll != null) {
         if (bot.pollAllowed != null) {
           bot.updates.removeIf(u -> bot.pollAllowed.stream().noneMatch(u::containsKey));
         }
-        if (!bot.updates.isEmpty()) {
+        JsonArray now = batch(bot, bot.pollOffset, 100);
+        if (!now.isEmpty()) {
           HttpServerRequest req = bot.poll;
           bot.poll = null;
           vertx.cancelTimer(bot.pollTimer);
-          reply(req, 200, ok(batch(bot, 100)));
+          answerPoll(bot, req, ok(now));
         }
       }
     }
@@ -836,8 +927,14 @@ public final class TelegramStandIn implements AutoCloseable {
     return e;
   }
 
+  /**
+   * Every answer closes its connection: a client never holds an idle connection here, so once
+   * {@link #refuseConnections()} returns, its next request is refused for certain (a stale pooled
+   * connection could otherwise take it, and a request written into one may have arrived).
+   */
   private static void reply(HttpServerRequest req, int status, JsonObject body) {
-    req.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode());
+    req.response().setStatusCode(status).putHeader("Content-Type", "application/json").putHeader("Connection", "close")
+        .end(body.encode());
   }
 
   /** Waits (bounded at 30 s) until {@code done} holds, checked under this stand-in's lock. */

@@ -29,6 +29,10 @@ final class AccountStatus {
     this.detail = detail;
   }
 
+  String state() {
+    return state;
+  }
+
   void updateHandled() {
     lastUpdateAt = System.currentTimeMillis();
   }

@@ -3,21 +3,22 @@ package dev.switchboard.channels.telegram;
 import dev.switchboard.config.Secret;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
-import java.net.ConnectException;
-import java.net.UnknownHostException;
 import java.util.Objects;
 
 /**
  * Calls to the Telegram Bot API ({@code POST <base>/bot<token>/<method>} with a JSON body). An
  * answer {@code {ok: true, result}} completes with the result; anything else fails with a
  * {@link Failure} that says what Telegram answered, or, when no answer came, whether the request
- * may have arrived. The token is part of every URL, so no message leaves this class without the
- * token cut out of it.
+ * may have arrived: it cannot have when no connection was made (refused, unreachable, TLS failed)
+ * or when the request was not written out whole before the connection broke; once it was, a lost
+ * answer (a reset, a timeout) leaves the outcome unknown. The token is part of every URL, so no
+ * message leaves this class without the token cut out of it.
  */
 final class BotApi {
   /** Why a call failed. */
@@ -28,7 +29,7 @@ final class BotApi {
     final String description;
     /** {@code parameters.retry_after} in seconds, or null. */
     final Long retryAfterSeconds;
-    /** No answer came, and the request may have reached Telegram (a timeout or a reset after sending). */
+    /** No answer came, and the request may have reached Telegram (it was written out whole). */
     final boolean outcomeUnknown;
 
     Failure(int errorCode, String description, Long retryAfterSeconds, boolean outcomeUnknown) {
@@ -48,52 +49,67 @@ final class BotApi {
     }
   }
 
-  private final WebClient client;
+  private final HttpClient client;
   private final String base;
   private final Secret token;
 
-  BotApi(WebClient client, String apiBaseUrl, Secret token) {
+  BotApi(HttpClient client, String apiBaseUrl, Secret token) {
     this.client = Objects.requireNonNull(client);
     this.base = apiBaseUrl;
     this.token = Objects.requireNonNull(token);
   }
 
+  /** {@code timeoutMs}: how long the call may go without a byte of the answer (a long poll's wait included). */
   Future<Object> call(String method, JsonObject params, long timeoutMs) {
-    return client.requestAbs(HttpMethod.POST, base + "/bot" + token.reveal() + "/" + method)
-        .timeout(timeoutMs)
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
+        .setAbsoluteURI(base + "/bot" + token.reveal() + "/" + method)
+        .setIdleTimeout(timeoutMs)
         .putHeader("Content-Type", "application/json")
-        .sendBuffer(Buffer.buffer(params.encode()))
-        .transform(ar -> ar.succeeded() ? answer(ar.result()) : Future.failedFuture(transport(ar.cause())));
+        .putHeader("User-Agent", "switchboard");
+    Buffer body = Buffer.buffer(params.encode());
+    // no connection: nothing of the request left this process
+    return client.request(options).transform(ar -> ar.succeeded() ? exchange(ar.result(), body)
+        : Future.failedFuture(noAnswer(ar.cause(), false)));
   }
 
-  private Future<Object> answer(HttpResponse<Buffer> resp) {
+  /** An HTTP answer as it came. */
+  private record Raw(int status, Buffer body) {
+  }
+
+  private Future<Object> exchange(HttpClientRequest req, Buffer body) {
+    Future<Void> written = req.end(body);
+    Future<Raw> answer = req.response().compose(resp -> resp.body().map(b -> new Raw(resp.statusCode(), b)));
+    // both settle when the connection breaks; only a request written out whole can have arrived
+    return Future.join(written, answer).transform(x -> answer.succeeded() ? answer(answer.result())
+        : Future.failedFuture(noAnswer(answer.cause(), written.succeeded())));
+  }
+
+  private Future<Object> answer(Raw raw) {
+    int status = raw.status();
     JsonObject body;
     try {
-      body = resp.body() == null || resp.body().length() == 0 ? null : resp.bodyAsJsonObject();
+      body = raw.body() == null || raw.body().length() == 0 ? null : raw.body().toJsonObject();
     } catch (DecodeException | ClassCastException e) {
       body = null;
     }
     if (body == null) {
       // not Telegram's JSON (a proxy's error page): a 5xx means it was not handled
-      return Future.failedFuture(new Failure(resp.statusCode() >= 200 && resp.statusCode() < 300 ? 502 : resp.statusCode(),
-          "HTTP " + resp.statusCode() + " without a Bot API answer", null, false));
+      return Future.failedFuture(new Failure(status >= 200 && status < 300 ? 502 : status,
+          "HTTP " + status + " without a Bot API answer", null, false));
     }
     if (body.getBoolean("ok", false)) {
       return Future.succeededFuture(body.getValue("result"));
     }
     JsonObject parameters = body.getJsonObject("parameters", new JsonObject());
     Long retryAfter = parameters.getLong("retry_after");
-    int code = body.getInteger("error_code", resp.statusCode());
-    return Future.failedFuture(new Failure(code, redact(body.getString("description", "HTTP " + resp.statusCode())),
+    int code = body.getInteger("error_code", status);
+    return Future.failedFuture(new Failure(code, redact(body.getString("description", "HTTP " + status)),
         retryAfter, false));
   }
 
-  private Failure transport(Throwable err) {
-    // refused before the request left (nothing arrived) vs. no answer after it left (it may have arrived)
-    boolean notSent = err instanceof ConnectException || err instanceof UnknownHostException
-        || err.getCause() instanceof ConnectException || err.getCause() instanceof UnknownHostException;
+  private Failure noAnswer(Throwable err, boolean mayHaveArrived) {
     return new Failure(0, err.getClass().getSimpleName() + ": " + redact(String.valueOf(err.getMessage())), null,
-        !notSent);
+        mayHaveArrived);
   }
 
   /** The text with the token cut out (Vert.x puts the request URI into some exception messages). */

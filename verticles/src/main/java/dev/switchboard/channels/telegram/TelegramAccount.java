@@ -23,6 +23,7 @@ import java.util.regex.Pattern;
  * @param token              the bot token from @BotFather
  * @param apiBaseUrl         Bot API base URL, without a trailing slash
  * @param webhook            true: Telegram POSTs updates to {@code webhookUrl}; false: long polling
+ * @param pollingForced      {@code mode: polling} is written out: a webhook someone else set is deleted
  * @param pollTimeoutSeconds how long one getUpdates call waits for updates
  * @param webhookUrl         the public URL that reaches {@code /channels/telegram/<id>/webhook} on the workspace port
  * @param webhookSecret      sent by Telegram in {@code X-Telegram-Bot-Api-Secret-Token}, checked on every update
@@ -35,8 +36,9 @@ import java.util.regex.Pattern;
  * @param requestTimeoutMs   how long one Bot API call (other than getUpdates) may take
  */
 record TelegramAccount(String id, String path, Secret token, String apiBaseUrl, boolean webhook,
-    int pollTimeoutSeconds, URI webhookUrl, Secret webhookSecret, String replyToMode, boolean streaming,
-    long editThrottleMs, boolean typing, long typingIntervalMs, JsonArray commands, long requestTimeoutMs) {
+    boolean pollingForced, int pollTimeoutSeconds, URI webhookUrl, Secret webhookSecret, String replyToMode,
+    boolean streaming, long editThrottleMs, boolean typing, long typingIntervalMs, JsonArray commands,
+    long requestTimeoutMs) {
 
   static final String DEFAULT_API = "https://api.telegram.org";
   static final List<String> REPLY_MODES = List.of("off", "first", "all");
@@ -83,6 +85,7 @@ record TelegramAccount(String id, String path, Secret token, String apiBaseUrl, 
       String api = r.string("apiBaseUrl", DEFAULT_API);
       api = api.endsWith("/") ? api.substring(0, api.length() - 1) : api;
       url(r, "apiBaseUrl", api);
+      boolean modeWritten = r.has("mode");
       String mode = r.string("mode", "polling");
       if (!List.of("polling", "webhook").contains(mode)) {
         r.problem("mode", "must be polling or webhook, got \"" + mode + "\"");
@@ -117,9 +120,9 @@ record TelegramAccount(String id, String path, Secret token, String apiBaseUrl, 
       JsonArray commands = commands(r);
       problems.addAll(r.problems());
       if (r.problems().isEmpty()) {
-        out.add(new TelegramAccount(acc.id(), file + ": " + acc.path(), token, api, webhook, pollTimeout, webhookUrl,
-            webhookSecret, replyToMode, streaming, editThrottleMs, typing, typingIntervalMs, commands,
-            requestTimeoutMs));
+        out.add(new TelegramAccount(acc.id(), file + ": " + acc.path(), token, api, webhook, modeWritten && !webhook,
+            pollTimeout, webhookUrl, webhookSecret, replyToMode, streaming, editThrottleMs, typing, typingIntervalMs,
+            commands, requestTimeoutMs));
       }
     }
     if (!problems.isEmpty()) {

@@ -7,29 +7,29 @@ import dev.switchboard.config.ConfigException;
 import dev.switchboard.config.ConfigProblem;
 import dev.switchboard.delivery.ChannelOutlet;
 import dev.switchboard.delivery.DeliveryAddresses;
+import dev.switchboard.routing.Inbound;
 import dev.switchboard.store.GroupCommit;
 import dev.switchboard.store.ChannelStateStore;
 import dev.switchboard.store.InboundStore;
+import dev.switchboard.workspace.BusFailure;
 import dev.switchboard.workspace.WorkspaceBus;
 import dev.switchboard.workspace.WorkspaceContext;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.LocalMap;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,21 +52,21 @@ public final class TelegramChannelVerticle extends VerticleBase {
   static final String COMMANDS_HASH = "commandsHash";
   static final String SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token";
   private static final String BOTS = "switchboard.telegram.bots";
-  private static final int RECENT_UPDATES = 1024;
   private static final long MAX_RETRY_MS = 60_000;
+  static final long CLAIM_RECHECK_MS = 2_000;
 
   /** One bot: its account, its client, what it knows about itself, its transport. */
   private final class Bot {
     final TelegramAccount account;
-    final WebClient client;
+    final HttpClient client;
     final BotApi api;
     final TelegramOutlet outlet;
     final AccountStatus status;
     final String claimKey;
-    /** Update ids handed in lately: a webhook retry is answered without touching the store. */
-    final Set<Long> recent = new LinkedHashSet<>();
     volatile UpdateMapper.BotIdentity identity;
     TelegramPoller poller;
+    /** Routing of the webhook updates stored so far, one after the other. */
+    Future<?> routing = Future.succeededFuture();
     boolean claimed;
     boolean stopped;
     long timer = -1;
@@ -75,19 +75,12 @@ public final class TelegramChannelVerticle extends VerticleBase {
     Bot(TelegramAccount account) {
       this.account = account;
       // a long poll holds one connection; sends, edits and typing use the others
-      this.client = WebClient.create(vertx, new WebClientOptions().setKeepAlive(true).setConnectTimeout(5_000)
-          .setUserAgent("switchboard"), new PoolOptions().setHttp1MaxSize(8));
+      this.client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setConnectTimeout(5_000),
+          new PoolOptions().setHttp1MaxSize(8));
       this.api = new BotApi(client, account.apiBaseUrl(), account.token());
       this.outlet = new TelegramOutlet(vertx, account, api);
       this.status = new AccountStatus(account.id(), account.webhook() ? "webhook" : "polling");
       this.claimKey = sha256(account.token().reveal());
-    }
-
-    void remember(long updateId) {
-      recent.add(updateId);
-      if (recent.size() > RECENT_UPDATES) {
-        recent.remove(recent.iterator().next());
-      }
     }
 
     long nextRetry() {
@@ -228,14 +221,25 @@ public final class TelegramChannelVerticle extends VerticleBase {
     });
   }
 
+  /**
+   * Claims the bot for this account (one consumer per bot in a process) and starts receiving. While
+   * another account holds the claim, it is asked for again every {@value #CLAIM_RECHECK_MS} ms, so
+   * this one takes over once the other stops.
+   */
   private void startTransport(Bot b) {
     LocalMap<String, String> claims = vertx.sharedData().getLocalMap(BOTS);
     String holder = claims.putIfAbsent(b.claimKey, owner(b));
     if (holder != null && !holder.equals(owner(b))) {
-      LOG.error("telegram {}: this bot is already served by {} in this process; one bot, one consumer: not"
-          + " receiving updates here", b.account.id(), holder);
+      if (!"conflict".equals(b.status.state())) {
+        LOG.error("telegram {}: this bot is already served by {} in this process; one bot, one consumer: not"
+            + " receiving updates here until it stops", b.account.id(), holder);
+      }
       b.status.state("conflict", "the bot is already served by " + holder + " in this process");
+      later(b, CLAIM_RECHECK_MS, () -> startTransport(b));
       return;
+    }
+    if ("conflict".equals(b.status.state())) {
+      LOG.info("telegram {}: the bot is free in this process now; serving it here", b.account.id());
     }
     b.claimed = true;
     if (b.account.webhook()) {
@@ -258,6 +262,8 @@ public final class TelegramChannelVerticle extends VerticleBase {
         .put("allowed_updates", TelegramPoller.ALLOWED_UPDATES)
         .put("drop_pending_updates", false);
     b.api.call("setWebhook", params, b.account.requestTimeoutMs())
+        // remembered, so that polling later knows this webhook is this account's to delete
+        .compose(x -> state.put(CHANNEL, b.account.id(), TelegramPoller.WEBHOOK_URL, b.account.webhookUrl().toString()))
         .onSuccess(x -> {
           b.retryMs = 0;
           b.status.state("webhook", null);
@@ -273,29 +279,39 @@ public final class TelegramChannelVerticle extends VerticleBase {
 
   // ---- inbound --------------------------------------------------------------------------------
 
-  /** Hands one update in; succeeds once it is stored (or when there is nothing to store). */
+  /**
+   * Hands one polled update in; succeeds once it is stored and routed, so the poller moves the
+   * offset only past updates that are stored, and routes them in order. A message handed in again
+   * (a poll replayed after a lost offset) finds its stored copy: the store is the one place that
+   * de-duplicates.
+   */
   private Future<Void> handleUpdate(Bot b, JsonObject update) {
+    return inbound(b, update).compose(in -> in == null ? Future.succeededFuture()
+        : ingress.accept(in).<Void>map(reply -> {
+          b.status.updateHandled();
+          return null;
+        }));
+  }
+
+  /** The message an update carries, or null when it is ignored (service messages, edits ...). */
+  private Future<Inbound> inbound(Bot b, JsonObject update) {
     UpdateMapper.BotIdentity me = b.identity;
     if (me == null) {
       return Future.failedFuture(new IllegalStateException("the bot's identity is not known yet"));
     }
-    long id = update.getLong("update_id", -1L);
-    if (b.recent.contains(id)) {
-      return Future.succeededFuture();
-    }
     UpdateMapper.Result r = UpdateMapper.map(b.account.id(), update, me);
     if (r.inbound() == null) {
-      LOG.debug("telegram {}: update {} ignored: {}", b.account.id(), id, r.ignored());
-      b.remember(id);
-      return Future.succeededFuture();
+      LOG.debug("telegram {}: update {} ignored: {}", b.account.id(), update.getValue("update_id"), r.ignored());
     }
-    return ingress.accept(r.inbound()).map(reply -> {
-      b.remember(id);
-      b.status.updateHandled();
-      return null;
-    });
+    return Future.succeededFuture(r.inbound());
   }
 
+  /**
+   * A webhook call: answered 200 as soon as its update is stored (a retry of it finds the stored
+   * copy), then routed, after the updates before it. Telegram does not wait for routing: a message
+   * routing cannot take now is tried again here, and one stored but not routed when the process
+   * ends is routed at the next start.
+   */
   private void onWebhook(Bot b, Message<JsonObject> msg) {
     Webhook hook = Webhook.fromJson(msg.body());
     if (!"POST".equals(hook.method()) || !"/webhook".equals(hook.path())) {
@@ -320,14 +336,52 @@ public final class TelegramChannelVerticle extends VerticleBase {
       msg.reply(Webhook.response(400, error("the body must be a JSON object")));
       return;
     }
-    handleUpdate(b, update)
-        .onSuccess(x -> msg.reply(Webhook.response(200, new JsonObject())))
+    inbound(b, update)
+        .compose(in -> in == null ? Future.<ChannelIngress.Stored>succeededFuture() : ingress.store(in))
+        .onSuccess(stored -> {
+          msg.reply(Webhook.response(200, new JsonObject()));
+          if (stored != null) {
+            b.status.updateHandled();
+            routeInOrder(b, stored);
+          }
+        })
         .onFailure(err -> {
-          // Telegram delivers the update again later; a stored copy makes the retry a no-op
-          LOG.warn("telegram {}: update {} not accepted: {}", b.account.id(), update.getValue("update_id"),
+          // not stored: Telegram delivers the update again later
+          LOG.warn("telegram {}: update {} not stored: {}", b.account.id(), update.getValue("update_id"),
               err.getMessage());
           msg.reply(Webhook.response(503, error("temporarily unavailable")));
         });
+  }
+
+  /**
+   * Routes a stored webhook update once the ones stored before it were routed. A failure (routing
+   * not up yet, the session's queue full) is retried on its own, so it holds no other chat up.
+   */
+  private void routeInOrder(Bot b, ChannelIngress.Stored stored) {
+    b.routing = b.routing.transform(x -> ingress.route(stored)).transform(ar -> {
+      if (ar.failed()) {
+        routeLater(b, stored, ar.cause(), 1_000);
+      }
+      return Future.succeededFuture();
+    });
+  }
+
+  private void routeLater(Bot b, ChannelIngress.Stored stored, Throwable err, long waitMs) {
+    String message = stored.record().platformMessageId();
+    if (BusFailure.codeOf(err) == BusFailure.BAD_REQUEST) {
+      LOG.warn("telegram {}: message {} refused by routing: {}", b.account.id(), message, err.getMessage());
+      return;
+    }
+    if (b.stopped) {
+      return; // stored: routed at the next start
+    }
+    LOG.info("telegram {}: message {} is stored but not routed yet ({}); trying again in {} ms", b.account.id(), message,
+        err.getMessage(), waitMs);
+    vertx.setTimer(waitMs, t -> {
+      if (!b.stopped) {
+        ingress.route(stored).onFailure(e -> routeLater(b, stored, e, Math.min(MAX_RETRY_MS, waitMs * 2)));
+      }
+    });
   }
 
   private static JsonObject error(String message) {

@@ -23,8 +23,10 @@ import org.slf4j.LoggerFactory;
  * <p>Rate limits: a 429 puts the chat in a cooldown for {@code retry_after}; until it passes,
  * requests for that chat are answered 429 here without calling Telegram. When 429s come for two
  * different chats within one cooldown, the limit is the bot's as a whole: every chat waits.
- * Telegram cannot tell whether a message arrived, so this outlet does not reconcile: a send whose
- * answer never came is reported as an unknown outcome (504) and delivery resends it once, marked.
+ * Telegram cannot tell whether a message arrived, so this outlet does not reconcile: a request that
+ * never left (no connection, or not written out whole) is "not sent" (503) and retried as it is; one
+ * that left without an answer coming back is an unknown outcome (504), which delivery resends once,
+ * marked (an edit is simply made again).
  */
 final class TelegramOutlet {
   private static final Logger LOG = LoggerFactory.getLogger(TelegramOutlet.class);

@@ -19,10 +19,16 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Telegram answers 409 when another process polls the same token (or a webhook is set): that is
  * reported in the log and in the account's status, and polling backs off until the other one stops.
+ * Polling and a webhook exclude each other: before the first poll, and after a 409 about a webhook,
+ * a webhook this account set (in webhook mode) is deleted, but one set by someone else only when
+ * the config says {@code mode: polling} explicitly; otherwise it is left alone, reported as a
+ * conflict and looked at again with the same backoff.
  */
 final class TelegramPoller {
   private static final Logger LOG = LoggerFactory.getLogger(TelegramPoller.class);
   static final String OFFSET = "offset";
+  /** The webhook URL this account set last (in webhook mode), so polling knows it may delete it. */
+  static final String WEBHOOK_URL = "webhookUrl";
   static final JsonArray ALLOWED_UPDATES = new JsonArray().add("message");
   private static final long MAX_BACKOFF_MS = 60_000;
   private static final long SHORT_POLL_PAUSE_MS = 1_000;
@@ -34,7 +40,7 @@ final class TelegramPoller {
   private final Function<JsonObject, Future<Void>> sink;
   private final AccountStatus status;
   private Long offset;
-  private boolean webhookCleared;
+  private boolean webhookChecked;
   private boolean stopped;
   private long timer = -1;
   private long backoffMs;
@@ -78,14 +84,8 @@ final class TelegramPoller {
     if (stopped) {
       return;
     }
-    if (!webhookCleared) {
-      // polling and a webhook exclude each other: the config says poll, so no webhook may be set
-      api.call("deleteWebhook", new JsonObject().put("drop_pending_updates", false), account.requestTimeoutMs())
-          .onSuccess(x -> {
-            webhookCleared = true;
-            poll();
-          })
-          .onFailure(this::failed);
+    if (!webhookChecked) {
+      checkWebhook();
       return;
     }
     JsonObject params = new JsonObject().put("timeout", account.pollTimeoutSeconds())
@@ -101,7 +101,7 @@ final class TelegramPoller {
           }
           backoffMs = 0;
           if (conflictLogged) {
-            LOG.info("telegram {}: polling again; the other poller is gone", account.id());
+            LOG.info("telegram {}: polling again; the conflict is over", account.id());
             conflictLogged = false;
           }
           status.state("polling", null);
@@ -119,6 +119,44 @@ final class TelegramPoller {
         .onFailure(this::failed);
   }
 
+  /** Polls once no webhook is set: deletes one this account set, or (mode: polling) anyone's. */
+  private void checkWebhook() {
+    api.call("getWebhookInfo", new JsonObject(), account.requestTimeoutMs())
+        .compose(info -> {
+          String url = info instanceof JsonObject j ? j.getString("url", "") : "";
+          if (url.isEmpty()) {
+            return Future.succeededFuture(true);
+          }
+          return state.get(TelegramChannelVerticle.CHANNEL, account.id(), WEBHOOK_URL).compose(ours -> {
+            if (!url.equals(ours) && !account.pollingForced()) {
+              return Future.succeededFuture(false);
+            }
+            LOG.info("telegram {}: deleting the webhook {}", account.id(),
+                url.equals(ours) ? "this account set" : "someone else set (mode: polling is configured)");
+            return api.call("deleteWebhook", new JsonObject().put("drop_pending_updates", false),
+                    account.requestTimeoutMs())
+                .compose(x -> state.put(TelegramChannelVerticle.CHANNEL, account.id(), WEBHOOK_URL, ""))
+                .map(true);
+          });
+        })
+        .onSuccess(clear -> {
+          if (clear) {
+            webhookChecked = true;
+            poll();
+            return;
+          }
+          // the URL may carry someone's secrets: it is not logged
+          String why = "a webhook someone else set is active; it is left alone (mode: polling takes the bot over)";
+          if (!conflictLogged) {
+            LOG.warn("telegram {}: {}; polling waits until it is removed", account.id(), why);
+            conflictLogged = true;
+          }
+          status.state("conflict", why);
+          retryLater(null);
+        })
+        .onFailure(this::failed);
+  }
+
   /** Hands in updates from {@code i} on; {@code next} is the offset past the last one stored. */
   private void handle(JsonArray updates, int i, Long next) {
     if (stopped) {
@@ -130,10 +168,6 @@ final class TelegramPoller {
     }
     JsonObject u = updates.getJsonObject(i);
     long id = u.getLong("update_id", -1L);
-    if (offset != null && id < offset) {
-      handle(updates, i + 1, next); // below the offset: stored before (a platform that replays)
-      return;
-    }
     sink.apply(u).onComplete(ar -> {
       if (ar.succeeded()) {
         handle(updates, i + 1, Math.max(next == null ? 0 : next, id + 1));
@@ -169,8 +203,8 @@ final class TelegramPoller {
         conflictLogged = true;
       }
       status.state("conflict", f.description);
-      if (f.says("webhook is active")) {
-        webhookCleared = false;
+      if (f.says("webhook")) {
+        webhookChecked = false; // a webhook was set meanwhile ("webhook is active", "terminated by setWebhook")
       }
       retryLater(null);
     } else if (f.errorCode == 401 || f.errorCode == 404) {

@@ -48,6 +48,20 @@ class TelegramAccountTest {
   }
 
   @Test
+  @DisplayName("dmPolicy pairing with anyone on allowFrom: a warning says no pairing codes are issued; mode: polling written out is noted")
+  void pairingUnderAllowlistWarns() {
+    WorkspaceConfig ws = workspace(new JsonArray()
+        .add(new JsonObject().put("id", "a").put("botToken", "1:x").put("dmPolicy", "pairing").put("allowFrom",
+            new JsonArray().add("601")))
+        .add(new JsonObject().put("id", "b").put("botToken", "2:x").put("dmPolicy", "pairing").put("mode", "polling")));
+    assertThat(ws.warnings()).extracting(Object::toString).containsExactly("workspaces/w/workspace.json:"
+        + " channels.telegram.accounts[0].dmPolicy: pairing codes are not issued while allowFrom lists anyone: only the"
+        + " senders it lists can DM (an allowlist always wins); empty allowFrom to pair unknown senders");
+    assertThat(ws.routing().accounts()).extracting(a -> a.pairs()).containsExactly(false, true);
+    assertThat(TelegramAccount.parse(ws, Map.of())).extracting(TelegramAccount::pollingForced).containsExactly(false, true);
+  }
+
+  @Test
   @DisplayName("every problem is reported with its key path, and a token is never echoed")
   void problems() {
     List<String> p = problems(new JsonArray()

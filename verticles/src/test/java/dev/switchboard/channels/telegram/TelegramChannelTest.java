@@ -7,7 +7,9 @@ import dev.switchboard.delivery.ChannelOutlet;
 import dev.switchboard.delivery.Formatter;
 import dev.switchboard.routing.Pairing;
 import dev.switchboard.store.DatabaseConfig;
+import dev.switchboard.support.LogCapture;
 import dev.switchboard.support.ProtocolClient;
+import dev.switchboard.support.ScriptedModelServer;
 import dev.switchboard.support.ScriptedOpenAiServer;
 import dev.switchboard.support.TelegramHtml;
 import dev.switchboard.support.TelegramStandIn;
@@ -16,6 +18,8 @@ import dev.switchboard.support.TelegramStandIn.Fault;
 import dev.switchboard.support.TelegramStandIn.Incoming;
 import dev.switchboard.support.TelegramStandIn.Shown;
 import dev.switchboard.support.TestDatabases;
+import dev.switchboard.support.TestGateway;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
@@ -23,6 +27,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.WebClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -52,7 +57,10 @@ class TelegramChannelTest {
   static ScriptedOpenAiServer model;
   static Path root;
   static final Map<Mode, TelegramFixture> fixtures = new EnumMap<>(Mode.class);
+  static final Map<Mode, TelegramFixture> quietFixtures = new EnumMap<>(Mode.class);
   static final Map<Mode, Map<String, Bot>> bots = new EnumMap<>(Mode.class);
+  static final long R4_GROUP = -100_401;
+  static final long R5_GROUP = -100_501;
 
   @BeforeAll
   static void start() throws Exception {
@@ -65,7 +73,7 @@ class TelegramChannelTest {
   @AfterAll
   static void stop() throws Exception {
     for (TelegramFixture f : fixtures.values()) {
-      f.close();
+      f.close(); // the gateway of its mode, quiet workspace included
       TestDatabases.dropSchemas(f.db);
     }
     api.close();
@@ -73,13 +81,18 @@ class TelegramChannelTest {
     vertx.close().await(10, TimeUnit.SECONDS);
   }
 
-  /** The gateway for a mode, started on first use. */
+  /**
+   * The gateway for a mode, started on first use: workspace {@code tg<n>} with most bots, and
+   * {@code tg<n>q} whose bot's group talk is never context for a later turn
+   * ({@code session.unmentionedContext: false}).
+   */
   static synchronized TelegramFixture gateway(Mode mode) {
     return fixtures.computeIfAbsent(mode, m -> {
       int port = m == Mode.WEBHOOK ? TelegramFixture.freePort() : 0;
+      int quietPort = m == Mode.WEBHOOK ? TelegramFixture.freePort() : 0;
       int base = m == Mode.POLLING ? 7100 : 7200;
       Map<String, Bot> b = new java.util.LinkedHashMap<>();
-      for (String id : List.of("main", "flat", "pair", "pairlist")) {
+      for (String id : List.of("main", "flat", "pair", "pairlist", "quiet")) {
         b.put(id, api.bot((base + b.size()) + ":AA" + id + "-" + m.name().toLowerCase(), base + b.size(), id + "_bot"));
       }
       bots.put(m, b);
@@ -94,27 +107,54 @@ class TelegramChannelTest {
           .add(TelegramFixture.account(m, "pairlist", b.get("pairlist"), api, port).put("dmPolicy", "pairing")
               .put("allowFrom", new JsonArray().add("601")));
       // users 112 and 118 talk to an agent that streams without pauses (a long echo would take long
-      // otherwise); users 111 and 125 to the scripted model
+      // otherwise); users 111 and 125 and groups R4 and R5 to the scripted model, whose prompts are recorded
       JsonObject ws = TelegramFixture.workspace(port, accounts)
-          .put("bindings", new JsonArray().add(peerBinding("fast", "112")).add(peerBinding("fast", "118"))
-              .add(peerBinding("scripted", "111"))
-              .add(peerBinding("scripted", "125")))
+          .put("bindings", new JsonArray().add(peerBinding("fast", "direct", "112")).add(peerBinding("fast", "direct", "118"))
+              .add(peerBinding("scripted", "direct", "111"))
+              .add(peerBinding("scripted", "direct", "125"))
+              .add(peerBinding("scripted", "direct", "126"))
+              .add(peerBinding("scripted", "direct", "127"))
+              .add(peerBinding("scripted", "group", String.valueOf(R4_GROUP)))
+              .add(peerBinding("scripted", "group", String.valueOf(R5_GROUP))))
           .put("owners", new JsonArray().add("telegram:" + OWNER))
           .put("session", new JsonObject().put("groupScope", "per-member"));
-      ws.getJsonArray("agents").add(new JsonObject().put("id", "scripted").put("model", new JsonObject()
-          .put("provider", "openai").put("model", "gpt-test").put("baseUrl", model.baseUrl()).put("apiKey", "sk-test")));
+      ws.getJsonArray("agents").add(scriptedAgent(false));
+      JsonObject quiet = new JsonObject().put("port", quietPort)
+          .put("agents", new JsonArray().add(scriptedAgent(true)))
+          .put("channels", new JsonObject().put("telegram", new JsonObject().put("accounts", new JsonArray()
+              .add(TelegramFixture.account(m, "quiet", b.get("quiet"), api, quietPort).put("groupPolicy", "open")))))
+          .put("session", new JsonObject().put("unmentionedContext", false));
       DatabaseConfig db = TestDatabases.h2();
-      TelegramFixture f = new TelegramFixture(vertx, api, m, root.resolve(m.name()), db, "tg" + m.ordinal(), ws);
+      String id = "tg" + m.ordinal();
+      TestGateway gw = TestGateway.in(vertx, root.resolve(m.name()), db).workspace(id, ws).workspace(id + "q", quiet)
+          .start();
+      if (!gw.gateway().failed().isEmpty()) {
+        throw new IllegalStateException("workspace did not start: " + gw.gateway().failed().get(0).problems());
+      }
+      quietFixtures.put(m, new TelegramFixture(gw, api, db, id + "q", m));
       if (m == Mode.WEBHOOK) {
         b.values().forEach(bot -> api.await(() -> bot.webhookUrl() != null, () -> "webhook of " + bot.username + " not set"));
       }
-      return f;
+      return new TelegramFixture(gw, api, db, id, m);
     });
   }
 
-  static JsonObject peerBinding(String agent, String peer) {
+  static JsonObject scriptedAgent(boolean isDefault) {
+    return new JsonObject().put("id", "scripted").put("default", isDefault).put("model", new JsonObject()
+        .put("provider", "openai").put("model", "gpt-test").put("baseUrl", model.baseUrl()).put("apiKey", "sk-test"));
+  }
+
+  static JsonObject peerBinding(String agent, String kind, String peer) {
     return new JsonObject().put("agentId", agent).put("match", new JsonObject().put("channel", "telegram")
-        .put("peer", new JsonObject().put("kind", "direct").put("id", peer)));
+        .put("peer", new JsonObject().put("kind", kind).put("id", peer)));
+  }
+
+  /** The one prompt the scripted model got for a token (in the last user message); fails unless exactly one. */
+  static ScriptedModelServer.Conversation prompt(String token) {
+    List<ScriptedModelServer.Conversation> found = model.requests().stream().map(ScriptedModelServer.Recorded::conversation)
+        .filter(c -> c.lastUserTextValue().contains("[in:" + token + "]")).toList();
+    assertThat(found).as("model calls for [in:%s]", token).hasSize(1);
+    return found.get(0);
   }
 
   static Bot bot(Mode mode, String account) {
@@ -267,15 +307,66 @@ class TelegramChannelTest {
 
   @ParameterizedTest
   @EnumSource(Mode.class)
-  @DisplayName("D1/D2: a connection reset on the final send is an unknown outcome: resent once, marked, never a third copy")
+  @DisplayName("D1: Telegram unreachable on the final send (connection refused): not sent, retried, exactly one unmarked copy, delivered")
+  void d1Refused(Mode mode) {
+    TelegramFixture f = gateway(mode);
+    Bot flat = bot(mode, "flat");
+    String token = "D1r" + mode.name().charAt(0);
+    Promise<Void> gate = ScriptedModelServer.gate();
+    model.enqueue(new ScriptedModelServer.Gate(gate.future()));
+    int asked = model.requests().size();
+    LogCapture logs = LogCapture.start();
+    String run;
+    try {
+      run = f.runOf("flat", flat.receive(Incoming.dm(126, "Ria", "refused [in:" + token + "]")));
+      model.awaitRequests(asked + 1, Duration.ofSeconds(30)); // the turn runs, its answer held back
+      api.refuseConnections();
+      try {
+        gate.complete();
+        // the first attempt could not connect: nothing left the gateway
+        TestDatabases.awaitValue(f.db, f.schema(), "SELECT COUNT(*) FROM outbox WHERE run_id = '" + run
+            + "' AND status = 'pending' AND attempts >= 1 AND last_error LIKE '%refused%'", 1L);
+      } finally {
+        api.acceptConnections();
+      }
+      f.awaitDelivered(run);
+    } finally {
+      logs.close();
+    }
+    assertThat(flat.botMessages(126)).extracting(Shown::text).containsExactly("<<" + token + ">> ok <<end-" + token + ">>");
+    assertThat(flat.calls("sendMessage").stream().filter(c -> c.params().getLong("chat_id") == 126)).hasSize(1);
+    assertNeverLogged(logs, "attempt 1 failed", flat.token);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Mode.class)
+  @DisplayName("D1/D2: a reset or a timeout after Telegram read the final send is an unknown outcome: resent once, marked, never a third copy")
   void resets(Mode mode) {
     TelegramFixture f = gateway(mode);
     Bot flat = bot(mode, "flat");
-    // the reset came before Telegram took the message: the user sees one copy, marked; a full-size
-    // chunk still fits under the 4,096 cap with the marker
+    // read, then reset before it took effect: the gateway cannot tell, so the user sees one copy,
+    // marked; a full-size chunk still fits under the 4,096 cap with the marker
     flat.inject(c -> c.method().equals("sendMessage") && c.params().getLong("chat_id") == 118, Fault.resetBefore());
-    String before = f.runOf("flat", flat.receive(Incoming.dm(118, "Hal", "reset before ".repeat(400) + "[in:R1]")));
-    f.awaitDelivered(before);
+    flat.inject(c -> c.method().equals("sendMessage") && c.params().getLong("chat_id") == 119, Fault.resetAfter());
+    flat.inject(c -> c.method().equals("sendMessage") && c.params().getLong("chat_id") == 128, Fault.timeoutAfter());
+    LogCapture logs = LogCapture.start();
+    String before;
+    String after;
+    String timedOut;
+    try {
+      before = f.runOf("flat", flat.receive(Incoming.dm(118, "Hal", "reset before ".repeat(400) + "[in:R1]")));
+      after = f.runOf("flat", flat.receive(Incoming.dm(119, "Ida", "reset after [in:R2]")));
+      timedOut = f.runOf("flat", flat.receive(Incoming.dm(128, "Tom", "timed out [in:R3]")));
+      f.awaitDelivered(before);
+      f.awaitDelivered(after);
+      f.awaitDelivered(timedOut);
+    } finally {
+      logs.close();
+    }
+    // Vert.x names the request (its URL holds the token) when a call times out: that is logged
+    assertNeverLogged(logs, "timeout period", flat.token);
+    assertThat(flat.botMessages(128)).extracting(Shown::text)
+        .containsExactly("echo: timed out [in:R3]", ChannelOutlet.DUPLICATE_MARKER + "echo: timed out [in:R3]");
     List<Shown> shown = flat.botMessages(118);
     assertThat(shown).hasSize(2).allSatisfy(s -> assertThat(s.text().length()).isLessThanOrEqualTo(4096));
     assertThat(shown.get(0).text()).startsWith(ChannelOutlet.DUPLICATE_MARKER);
@@ -284,16 +375,48 @@ class TelegramChannelTest {
     assertThat(shown.get(0).text().substring(ChannelOutlet.DUPLICATE_MARKER.length()) + shown.get(1).text())
         .isEqualTo(visible(f.stored(before)));
     // the reset came after Telegram showed it: at most one extra copy, and it carries the marker
-    flat.inject(c -> c.method().equals("sendMessage") && c.params().getLong("chat_id") == 119, Fault.resetAfter());
-    String after = f.runOf("flat", flat.receive(Incoming.dm(119, "Ida", "reset after [in:R2]")));
-    f.awaitDelivered(after);
     assertThat(flat.botMessages(119)).extracting(Shown::text)
         .containsExactly("echo: reset after [in:R2]", ChannelOutlet.DUPLICATE_MARKER + "echo: reset after [in:R2]");
   }
 
   @ParameterizedTest
   @EnumSource(Mode.class)
-  @DisplayName("D3: the same update delivered twice (webhook retry, long-poll replay) is one stored message, one turn, one reply")
+  @DisplayName("D1: the final edit of a streamed reply hits a reset: edited again, one message, the whole text, no marker")
+  void d1FinalEditReset(Mode mode) {
+    TelegramFixture f = gateway(mode);
+    Bot main = bot(mode, "main");
+    String token = "D1e" + mode.name().charAt(0);
+    String end = "&lt;&lt;end-" + token + "&gt;&gt;";
+    // every edit carrying the whole text is reset after it took effect, twice: whether the last
+    // preview already showed the whole text or not, the final edit is one of them
+    for (int i = 0; i < 2; i++) {
+      main.inject(c -> c.method().equals("editMessageText") && c.params().getLong("chat_id") == 127
+          && c.params().getString("text", "").contains(end), Fault.resetAfter());
+    }
+    model.streamDelayMs(20); // previews before the end, for certain
+    LogCapture logs = LogCapture.start();
+    String run;
+    try {
+      run = f.runOf("main", main.receive(Incoming.dm(127, "Sol", "stream a while [pad:200] [in:" + token + "]")));
+      f.awaitDelivered(run);
+    } finally {
+      logs.close();
+      model.streamDelayMs(0);
+    }
+    assertNeverLogged(logs, "attempt 1 failed", main.token);
+    List<Shown> shown = main.botMessages(127);
+    assertThat(shown).hasSize(1);
+    assertThat(shown.get(0).text()).isEqualTo(visible(f.stored(run))).endsWith("<<end-" + token + ">>");
+    assertThat(shown.get(0).versions()).hasSizeGreaterThanOrEqualTo(2)
+        .noneMatch(v -> v.contains(ChannelOutlet.DUPLICATE_MARKER.strip()));
+    assertThat(main.calls("editMessageText").stream().filter(c -> c.params().getLong("chat_id") == 127
+        && c.params().getString("text", "").contains(end))).hasSizeGreaterThanOrEqualTo(3);
+    assertThat(main.calls("sendMessage").stream().filter(c -> c.params().getLong("chat_id") == 127)).hasSize(1);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Mode.class)
+  @DisplayName("D3: the same message delivered again (a webhook retry, under a new update id) is one stored message, one turn, one reply")
   void d3(Mode mode) {
     TelegramFixture f = gateway(mode);
     Bot bot = bot(mode, "main");
@@ -301,20 +424,16 @@ class TelegramChannelTest {
     String runId = f.runOf("main", update);
     f.awaitDelivered(runId);
     if (mode == Mode.WEBHOOK) {
+      // Telegram retries an update it saw no 2xx for: the stored copy answers it
       assertThat(bot.redeliver(update)).isEqualTo(200);
-    } else {
-      bot.unconfirm(update);
     }
+    // the same chat and message id under a new update id: only the store can tell it was seen
+    bot.repeat(update);
     String barrier = f.runOf("main", bot.receive(Incoming.dm(120, "Jo", "barrier [in:D3b]")));
     f.awaitDelivered(barrier);
     assertThat(bot.botMessages(120)).extracting(Shown::text)
         .containsExactly("echo: only once [in:D3]", "echo: barrier [in:D3b]");
-    assertThat(f.count("SELECT COUNT(*) FROM inbound WHERE platform_message_id = '120:"
-        + update.getJsonObject("message").getLong("message_id") + "'")).isEqualTo(1);
-    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message' AND payload LIKE '%[in:D3]%'"))
-        .isEqualTo(1);
-    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start' AND run_id = '" + runId + "'"))
-        .isEqualTo(1);
+    f.assertOneTurn(update, "D3");
   }
 
   @ParameterizedTest
@@ -323,6 +442,18 @@ class TelegramChannelTest {
   void r2(Mode mode) {
     TelegramFixture f = gateway(mode);
     Bot bot = bot(mode, "pair");
+    LogCapture logs = LogCapture.start();
+    String code;
+    try {
+      code = pairAndTalk(f, bot);
+    } finally {
+      logs.close();
+    }
+    assertNeverLogged(logs, "issued a code to sender 501", code, bot.token);
+  }
+
+  /** R2's steps; returns the code the sender was given. */
+  private static String pairAndTalk(TelegramFixture f, Bot bot) {
     JsonObject first = bot.receive(Incoming.dm(501, "Kim", "hi there [in:P1]"));
     Shown codeMessage = bot.await(501, s -> CODE.matcher(s.text()).find());
     Matcher m = CODE.matcher(codeMessage.text());
@@ -348,11 +479,26 @@ class TelegramChannelTest {
     f.awaitDelivered(runId);
     assertThat(bot.botMessages(501)).hasSize(3);
     assertThat(bot.botMessages(501).get(2).text()).isEqualTo("echo: now? [in:P3]");
+    return code;
+  }
+
+  /**
+   * None of the captured log lines holds a secret (nor a token's part after the colon); and the
+   * capture saw the work ({@code expected} was logged), so its silence about them means something.
+   */
+  static void assertNeverLogged(LogCapture logs, String expected, String... secrets) {
+    List<String> lines = logs.lines();
+    assertThat(lines).as("log lines").anyMatch(l -> l.contains(expected));
+    for (String secret : secrets) {
+      String part = secret.substring(secret.indexOf(':') + 1);
+      assertThat(lines.stream().filter(l -> l.contains(secret) || l.contains(part))).as("log lines holding a secret")
+          .isEmpty();
+    }
   }
 
   @ParameterizedTest
   @EnumSource(Mode.class)
-  @DisplayName("R3: an unknown DM sender under an allowlist sees nothing: no code, no model call, no session; approvals do not override it")
+  @DisplayName("R3: an unknown DM sender under an allowlist sees nothing: no code, no model call, no session; neither pairing nor approvals override it")
   void r3(Mode mode) {
     TelegramFixture f = gateway(mode);
     Bot main = bot(mode, "main");
@@ -368,11 +514,25 @@ class TelegramChannelTest {
     assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE payload LIKE '%[in:X%'")).isZero();
     assertThat(f.count("SELECT COUNT(*) FROM pairing_requests WHERE sender_id = '999'")).isZero();
 
-    // pairing with an allowlist: the listed sender is in without a code
+    // pairing with an allowlist: the allowlist wins. An unlisted sender gets nothing (no code), nor
+    // does one approved (say, before allowFrom was set); the listed sender is in without a code
     Bot pairlist = bot(mode, "pairlist");
+    JsonObject unlisted = pairlist.receive(Incoming.dm(602, "Olaf", "may I? [in:X4]"));
+    insertApproval(f, "pairlist", "603");
+    JsonObject approved = pairlist.receive(Incoming.dm(603, "Pam", "approved once [in:X5]"));
+    f.awaitInbound("pairlist", unlisted, "rejected");
+    f.awaitInbound("pairlist", approved, "rejected");
     String listed = f.runOf("pairlist", pairlist.receive(Incoming.dm(601, "Ned", "listed [in:X3]")));
     f.awaitDelivered(listed);
     assertThat(pairlist.botMessages(601)).extracting(Shown::text).containsExactly("echo: listed [in:X3]");
+    assertThat(pairlist.chat(602).stream().filter(s -> s.fromBot)).isEmpty();
+    assertThat(pairlist.chat(603).stream().filter(s -> s.fromBot)).isEmpty();
+    assertThat(f.count("SELECT COUNT(*) FROM pairing_requests WHERE account_id = 'pairlist'")).isZero();
+    assertThat(f.count("SELECT COUNT(*) FROM outbox WHERE account_id = 'pairlist' AND (target LIKE '%\"peerId\":\"602\"%'"
+        + " OR target LIKE '%\"peerId\":\"603\"%')")).isZero();
+    assertThat(f.count("SELECT COUNT(*) FROM sessions WHERE session_key LIKE '%:602' OR session_key LIKE '%:603'")).isZero();
+    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE payload LIKE '%[in:X4]%' OR payload LIKE '%[in:X5]%'"))
+        .isZero();
   }
 
   static void insertApproval(TelegramFixture f, String account, String sender) {
@@ -387,59 +547,90 @@ class TelegramChannelTest {
 
   @ParameterizedTest
   @EnumSource(Mode.class)
-  @DisplayName("R4: in a group, unmentioned messages are stored without a turn; @mention, a reply to the bot and the owner each get one reply")
+  @DisplayName("R4: an unmentioned group message gets no model call and no reply; @mention, a reply to the bot and the owner each get one reply")
   void r4(Mode mode) {
     TelegramFixture f = gateway(mode);
     Bot bot = bot(mode, "main");
-    long group = -100_401;
-    JsonObject quiet = bot.receive(Incoming.group(group, 201, "Olga", "just chatting [in:G1]"));
+    String m = mode.name().substring(0, 1);
+    JsonObject quiet = bot.receive(Incoming.group(R4_GROUP, 201, "Olga", "just chatting about turnips [in:G1" + m + "]"));
     f.awaitInbound("main", quiet, "done");
-    bot.receive(Incoming.group(group, 201, "Olga", "/status@some_other_bot [in:G0]"));
-    String mentioned = f.runOf("main", bot.receive(Incoming.group(group, 201, "Olga", "@" + bot.username
-        + " what did I say? [in:G2]")));
-    Shown answer = bot.awaitText(group, "[in:G2]");
+    bot.receive(Incoming.group(R4_GROUP, 201, "Olga", "/status@some_other_bot [in:G0" + m + "]"));
+    String mentioned = f.runOf("main", bot.receive(Incoming.group(R4_GROUP, 201, "Olga", "@" + bot.username
+        + " what did I say? [in:G2" + m + "]")));
+    Shown answer = bot.awaitText(R4_GROUP, "<<G2" + m + ">>");
     f.awaitDelivered(mentioned);
-    String replied = f.runOf("main", bot.receive(Incoming.group(group, 201, "Olga", "and this? [in:G3]").replyTo(answer)));
+    String replied = f.runOf("main", bot.receive(Incoming.group(R4_GROUP, 201, "Olga", "and this? [in:G3" + m + "]")
+        .replyTo(answer)));
     f.awaitDelivered(replied);
-    String owner = f.runOf("main", bot.receive(Incoming.group(group, OWNER, "Boss", "owner speaks [in:G4]")));
+    String owner = f.runOf("main", bot.receive(Incoming.group(R4_GROUP, OWNER, "Boss", "owner speaks [in:G4" + m + "]")));
     f.awaitDelivered(owner);
-    List<String> texts = bot.botMessages(group).stream().map(Shown::text).toList();
-    assertThat(texts).hasSize(3);
-    assertThat(texts.get(0)).contains("[in:G2]").doesNotContain("[in:G1]");
-    assertThat(texts.get(1)).contains("[in:G3]");
-    assertThat(texts.get(2)).contains("[in:G4]");
-    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message' AND payload LIKE '%[in:G1]%'"
+    assertThat(bot.botMessages(R4_GROUP)).extracting(Shown::text).containsExactly("<<G2" + m + ">> ok <<end-G2" + m + ">>",
+        "<<G3" + m + ">> ok <<end-G3" + m + ">>", "<<G4" + m + ">> ok <<end-G4" + m + ">>");
+    // the unmentioned message never reached the model as a turn of its own, but is context of the next
+    // (session.unmentionedContext defaults to true); the command to another bot is nowhere
+    assertThat(model.requests()).noneMatch(r -> r.conversation().lastUserTextValue().contains("[in:G1" + m + "]"));
+    assertThat(prompt("G2" + m).texts()).anyMatch(t -> t.contains("just chatting about turnips"));
+    assertThat(model.requests()).noneMatch(r -> r.conversation().texts().stream().anyMatch(t -> t.contains("[in:G0" + m + "]")));
+    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message' AND payload LIKE '%[in:G1" + m + "]%'"
         + " AND payload LIKE '%\"triggered\":false%'")).isEqualTo(1);
-    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE payload LIKE '%[in:G0]%'")).isZero();
+    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE payload LIKE '%[in:G0" + m + "]%'")).isZero();
   }
 
   @ParameterizedTest
   @EnumSource(Mode.class)
-  @DisplayName("R5: members of a group have sessions of their own; a forum topic is its own session, answered in the topic")
+  @DisplayName("R4: with session.unmentionedContext off, an unmentioned group message is stored but never shown to the model")
+  void r4WithoutContext(Mode mode) {
+    gateway(mode);
+    TelegramFixture f = quietFixtures.get(mode);
+    Bot bot = bot(mode, "quiet");
+    String m = mode.name().substring(0, 1);
+    long group = -100_402;
+    JsonObject chatter = bot.receive(Incoming.group(group, 202, "Pia", "just chatting about parsnips [in:Q1" + m + "]"));
+    f.awaitInbound("quiet", chatter, "done");
+    String mentioned = f.runOf("quiet", bot.receive(Incoming.group(group, 202, "Pia", "@" + bot.username
+        + " what did I say? [in:Q2" + m + "]")));
+    f.awaitDelivered(mentioned);
+    assertThat(bot.botMessages(group)).extracting(Shown::text).containsExactly("<<Q2" + m + ">> ok <<end-Q2" + m + ">>");
+    assertThat(model.requests()).noneMatch(r -> r.conversation().lastUserTextValue().contains("[in:Q1" + m + "]"));
+    assertThat(prompt("Q2" + m).texts()).noneMatch(t -> t.contains("parsnips"));
+    // stored in the same session all the same: the policy, not a lost message, keeps it out
+    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message' AND payload LIKE '%[in:Q1" + m + "]%'"
+        + " AND payload LIKE '%\"triggered\":false%' AND session_id = (SELECT session_id FROM inbound WHERE run_id = '"
+        + mentioned + "')")).isEqualTo(1);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Mode.class)
+  @DisplayName("R5: group members have sessions of their own and a forum topic is its own session: no prompt shows another's text")
   void r5(Mode mode) {
     TelegramFixture f = gateway(mode);
     Bot bot = bot(mode, "main");
-    long group = -100_501;
-    String a = f.runOf("main", bot.receive(Incoming.group(group, 301, "Ann", "@" + bot.username + " A's secret [in:M1]")));
-    String b = f.runOf("main", bot.receive(Incoming.group(group, 302, "Ben", "@" + bot.username + " B asks [in:M2]")));
-    String t = f.runOf("main", bot.receive(Incoming.group(group, 301, "Ann", "@" + bot.username + " in a topic [in:M3]")
-        .topic(7)));
+    String m = mode.name().substring(0, 1);
+    String at = "@" + bot.username + " ";
+    String a = f.runOf("main", bot.receive(Incoming.group(R5_GROUP, 301, "Ann", at + "Ann's secret is 4711 [in:M1" + m + "]")));
     f.awaitDelivered(a);
+    String b = f.runOf("main", bot.receive(Incoming.group(R5_GROUP, 302, "Ben", at + "Ben asks [in:M2" + m + "]")));
     f.awaitDelivered(b);
+    String t = f.runOf("main", bot.receive(Incoming.group(R5_GROUP, 301, "Ann", at + "in a topic [in:M3" + m + "]")
+        .topic(7)));
     f.awaitDelivered(t);
+    String again = f.runOf("main", bot.receive(Incoming.group(R5_GROUP, 301, "Ann", at + "back in the group [in:M4" + m + "]")));
+    f.awaitDelivered(again);
+    // Ben's prompt and the topic's prompt show nothing of Ann's message in the group, nor its answer
+    assertThat(prompt("M2" + m).texts()).noneMatch(x -> x.contains("4711") || x.contains("M1" + m));
+    assertThat(prompt("M3" + m).texts()).noneMatch(x -> x.contains("4711") || x.contains("M1" + m));
+    // ...which Ann's next message in the group does show: her session has it
+    assertThat(prompt("M4" + m).texts()).anyMatch(x -> x.contains("4711")).noneMatch(x -> x.contains("M2" + m) || x.contains("M3" + m));
     assertThat(f.scalar("SELECT session_key FROM inbound WHERE run_id = '" + a + "'"))
-        .isEqualTo("agent:main:telegram:group:" + group + ":member:301");
+        .isEqualTo("agent:scripted:telegram:group:" + R5_GROUP + ":member:301");
     assertThat(f.scalar("SELECT session_key FROM inbound WHERE run_id = '" + b + "'"))
-        .isEqualTo("agent:main:telegram:group:" + group + ":member:302");
+        .isEqualTo("agent:scripted:telegram:group:" + R5_GROUP + ":member:302");
     assertThat(f.scalar("SELECT session_key FROM inbound WHERE run_id = '" + t + "'"))
-        .isEqualTo("agent:main:telegram:group:" + group + ":topic:7:member:301");
-    String bSession = (String) f.scalar("SELECT session_id FROM inbound WHERE run_id = '" + b + "'");
-    assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE session_id = '" + bSession
-        + "' AND payload LIKE '%A''s secret%'")).isZero();
-    Shown inTopic = bot.awaitText(group, "[in:M3]");
+        .isEqualTo("agent:scripted:telegram:group:" + R5_GROUP + ":topic:7:member:301");
+    Shown inTopic = bot.awaitText(R5_GROUP, "<<M3" + m + ">>");
     assertThat(inTopic.threadId).isEqualTo(7L);
-    assertThat(bot.botMessages(group).stream().filter(s -> s.text().contains("[in:M1]")).findFirst().orElseThrow().threadId)
-        .isNull();
+    assertThat(bot.botMessages(R5_GROUP).stream().filter(s -> s.text().contains("<<M1" + m + ">>")).findFirst().orElseThrow()
+        .threadId).isNull();
   }
 
   @ParameterizedTest

@@ -1,5 +1,7 @@
 package dev.switchboard.channels.telegram;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.store.DatabaseConfig;
 import dev.switchboard.support.TelegramStandIn;
 import dev.switchboard.support.TestDatabases;
@@ -42,8 +44,8 @@ final class TelegramFixture implements AutoCloseable {
   }
 
   /** A view of a workspace in a gateway started elsewhere. */
-  TelegramFixture(TestGateway gateway, TelegramStandIn api, DatabaseConfig db, String workspace) {
-    this.mode = Mode.POLLING;
+  TelegramFixture(TestGateway gateway, TelegramStandIn api, DatabaseConfig db, String workspace, Mode mode) {
+    this.mode = mode;
     this.api = api;
     this.db = db;
     this.workspace = workspace;
@@ -93,22 +95,52 @@ final class TelegramFixture implements AutoCloseable {
     return TestDatabases.scalar(db, schema(), sql);
   }
 
+  /** How the gateway stores a Telegram message's id: {@code <chat id>:<message id>}. */
+  static String platformId(JsonObject update) {
+    JsonObject msg = update.getJsonObject("message");
+    return msg.getJsonObject("chat").getValue("id") + ":" + msg.getValue("message_id");
+  }
+
   /** The run id of the turn a Telegram message started (waits until it is stored). */
   String runOf(String account, JsonObject update) {
-    JsonObject msg = update.getJsonObject("message");
-    String pmid = msg.getJsonObject("chat").getValue("id") + ":" + msg.getValue("message_id");
+    String pmid = platformId(update);
     String sql = "SELECT COUNT(*) FROM inbound WHERE account_id = '" + account + "' AND platform_message_id = '" + pmid + "'";
     TestDatabases.awaitValue(db, schema(), sql, 1L);
     return (String) scalar("SELECT run_id FROM inbound WHERE account_id = '" + account + "' AND platform_message_id = '"
         + pmid + "'");
   }
 
+  /** A user writes to {@code bot} (account {@code account}); waits until the reply is delivered; returns the update. */
+  JsonObject talk(String account, TelegramStandIn.Bot bot, TelegramStandIn.Incoming message) {
+    JsonObject update = bot.receive(message);
+    awaitDelivered(runOf(account, update));
+    return update;
+  }
+
   /** Waits until the message of {@code update} was finished with {@code status} (done, rejected). */
   void awaitInbound(String account, JsonObject update, String status) {
-    JsonObject msg = update.getJsonObject("message");
-    String pmid = msg.getJsonObject("chat").getValue("id") + ":" + msg.getValue("message_id");
+    String pmid = platformId(update);
     TestDatabases.awaitValue(db, schema(), "SELECT status FROM inbound WHERE account_id = '" + account
         + "' AND platform_message_id = '" + pmid + "'", status);
+  }
+
+  /**
+   * D3's counts for a message delivered more than once: stored once, one user message (the one
+   * holding {@code token}), one turn.
+   */
+  void assertOneTurn(JsonObject update, String token) {
+    String pmid = platformId(update);
+    assertThat(count("SELECT COUNT(*) FROM inbound WHERE platform_message_id = '" + pmid + "'")).isEqualTo(1);
+    assertThat(count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message' AND payload LIKE '%[in:" + token
+        + "]%'")).isEqualTo(1);
+    assertThat(count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start' AND run_id = (SELECT run_id FROM"
+        + " inbound WHERE platform_message_id = '" + pmid + "')")).isEqualTo(1);
+  }
+
+  /** In the whole workspace: exactly {@code n} messages stored and {@code n} turns run. */
+  void assertStoredAndRun(long n) {
+    assertThat(count("SELECT COUNT(*) FROM inbound")).isEqualTo(n);
+    assertThat(count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start'")).isEqualTo(n);
   }
 
   void awaitDelivered(String runId) {

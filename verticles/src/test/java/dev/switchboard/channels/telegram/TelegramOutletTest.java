@@ -12,7 +12,9 @@ import dev.switchboard.support.TelegramStandIn.Incoming;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.client.WebClient;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
 import java.net.URI;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -28,7 +30,7 @@ class TelegramOutletTest {
   Vertx vertx;
   TelegramStandIn api;
   Bot bot;
-  WebClient client;
+  HttpClient client;
   String address;
 
   @BeforeEach
@@ -42,9 +44,9 @@ class TelegramOutletTest {
   }
 
   void outlet(String apiUrl, String replyToMode) {
-    TelegramAccount account = new TelegramAccount("t" + ++accounts, "test", Secret.of(bot.token, "test"), apiUrl, false,
+    TelegramAccount account = new TelegramAccount("t" + ++accounts, "test", Secret.of(bot.token, "test"), apiUrl, false, false,
         0, (URI) null, null, replyToMode, true, 1000, true, 4000, TelegramAccount.defaultCommands(), 1_000);
-    client = WebClient.create(vertx);
+    client = vertx.createHttpClient();
     TelegramOutlet outlet = new TelegramOutlet(vertx, account, new BotApi(client, apiUrl, account.token()));
     address = "outlet-" + accounts;
     try {
@@ -110,17 +112,45 @@ class TelegramOutletTest {
   }
 
   @Test
-  @DisplayName("no answer: a timeout or a reset after sending is an unknown outcome (504); a refused connection is 503")
+  @DisplayName("no answer after the request left (a timeout, a reset) is an unknown outcome (504); a refused connection is not sent (503)")
   void unknownOutcomes() {
     outlet(api.url(), "off");
     bot.inject("sendMessage", Fault.timeoutAfter());
     assertThat(call(ChannelOutlet.SEND, chat(1, null), 0, "slow", "plain", null)).startsWith("504: ");
+    // read, then reset without effect: the sender cannot tell that from a reset after the effect
     bot.inject("sendMessage", Fault.resetBefore());
     assertThat(call(ChannelOutlet.SEND, chat(1, null), 0, "reset", "plain", null)).startsWith("504: ");
+    bot.inject("sendMessage", Fault.resetAfter());
+    assertThat(call(ChannelOutlet.SEND, chat(1, null), 0, "reset after", "plain", null)).startsWith("504: ");
     assertThat(call(ChannelOutlet.SEND, chat(1, null), 0, "fine", "plain", null)).matches("\\d+");
+    int sent = bot.calls("sendMessage").size();
+    api.refuseConnections();
+    String refused = call(ChannelOutlet.SEND, chat(1, null), 0, "refused", "plain", null);
+    api.acceptConnections();
+    assertThat(refused).startsWith("503: ").doesNotContain(bot.token);
+    assertThat(bot.calls("sendMessage")).hasSize(sent);
+    assertThat(call(ChannelOutlet.SEND, chat(1, null), 0, "back", "plain", null)).matches("\\d+");
     outlet("http://127.0.0.1:1", "off");
-    assertThat(call(ChannelOutlet.SEND, chat(1, null), 0, "nowhere", "plain", null)).startsWith("503: ");
-    assertThat(call(ChannelOutlet.SEND, chat(1, null), 0, "nowhere", "plain", null)).doesNotContain(bot.token);
+    assertThat(call(ChannelOutlet.SEND, chat(1, null), 0, "nowhere", "plain", null)).startsWith("503: ")
+        .doesNotContain(bot.token);
+  }
+
+  @Test
+  @DisplayName("a request the connection broke under before it was written out whole is not sent (503)")
+  void brokenBeforeWritten() throws Exception {
+    // a peer that resets the connection at the first bytes it gets; the request is far larger than
+    // what the sockets between can hold, so it cannot have been written out whole
+    NetServer peer = vertx.createNetServer(new NetServerOptions().setSoLinger(0))
+        .connectHandler(socket -> socket.handler(buf -> socket.close()))
+        .listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
+    try {
+      outlet("http://127.0.0.1:" + peer.actualPort(), "off");
+      String huge = "x".repeat(24 * 1024 * 1024);
+      assertThat(call(ChannelOutlet.SEND, chat(1, null), 0, huge, "plain", null)).startsWith("503: ")
+          .doesNotContain(bot.token);
+    } finally {
+      peer.close().await(5, TimeUnit.SECONDS);
+    }
   }
 
   @Test
