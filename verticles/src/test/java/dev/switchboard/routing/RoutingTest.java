@@ -4,14 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.switchboard.lanes.LaneAddresses;
 import dev.switchboard.store.DatabaseConfig;
+import dev.switchboard.support.ScriptedModelServer;
+import dev.switchboard.support.ScriptedOpenAiServer;
 import dev.switchboard.support.TestChannel;
 import dev.switchboard.support.TestDatabases;
 import dev.switchboard.support.TestGateway;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -120,8 +124,8 @@ class RoutingTest {
   }
 
   @Test
-  @DisplayName("with one allowed sender the DM scope defaults to main; with several, to per-channel-peer")
-  void defaultDmScope() {
+  @DisplayName("with one allowed sender (and nobody else let in) the DM scope defaults to main")
+  void defaultDmScopeOneSender() {
     start(TestGateway.echoWorkspace().put("channels", channels(
         TestChannel.account("default", "allowlist", new JsonArray().add("111")),
         TestChannel.account("default", "allowlist", new JsonArray()))));
@@ -187,11 +191,14 @@ class RoutingTest {
     assertThat(reply.text()).contains("[Replying to bot (message 77)]\nShall I book it?\n[/Replying]");
   }
 
-  @Test
-  @DisplayName("R7: a broadcast group gets one reply from each agent, in parallel or one after the other")
-  void broadcast() throws Exception {
-    JsonObject ws = new JsonObject().put("port", 0)
-        .put("agents", new JsonArray().add(agent("main").put("default", true)).add(agent("alpha")).add(agent("beta")))
+  /** alpha and beta answer through the scripted model (their calls can be held at a gate); main is echo. */
+  JsonObject broadcastWorkspace(ScriptedModelServer model) {
+    JsonArray agents = new JsonArray().add(agent("main").put("default", true));
+    for (String id : List.of("alpha", "beta")) {
+      agents.add(new JsonObject().put("id", id).put("model", new JsonObject().put("provider", "openai")
+          .put("model", "gpt-test").put("baseUrl", model.baseUrl()).put("apiKey", "sk-" + id)));
+    }
+    return new JsonObject().put("port", 0).put("agents", agents)
         .put("broadcast", new JsonArray()
             .add(new JsonObject().put("channel", "forum").put("peer", new JsonObject().put("kind", "group").put("id", "-1"))
                 .put("agents", new JsonArray().add("alpha").add("beta")).put("mode", "parallel"))
@@ -199,19 +206,57 @@ class RoutingTest {
                 .put("agents", new JsonArray().add("alpha").add("beta")).put("mode", "sequential")))
         .put("channels", channels(TestChannel.account("default", "open", new JsonArray()).put("requireMention", false),
             TestChannel.account("default", "open", new JsonArray())));
-    start(ws);
-    forum.send(forum.message().peer("group", "-1").sender("9", "x").runId("par").text("both of you [in:B1]").build());
-    forum.send(forum.message().peer("group", "-2").sender("9", "x").runId("seq").text("in turn [in:B2]").build());
-    forum.await(s -> s.runId().equals("par#alpha"));
-    forum.await(s -> s.runId().equals("par#beta"));
-    forum.await(s -> s.runId().equals("seq#alpha"));
-    forum.await(s -> s.runId().equals("seq#beta"));
-    assertThat(forum.chat("-1")).hasSize(2);
-    assertThat(forum.chat("-2")).hasSize(2);
-    JsonObject first = wait("seq#alpha");
-    JsonObject second = wait("seq#beta");
-    assertThat(second.getLong("startedAt")).isGreaterThanOrEqualTo(first.getLong("endedAt"));
-    assertThat(count("SELECT COUNT(DISTINCT session_id) FROM session_events WHERE run_id LIKE 'par#%'")).isEqualTo(2);
+  }
+
+  @Test
+  @DisplayName("R7 parallel: both agents' turns run at once, each answers once, each in its own session")
+  void broadcastParallel() {
+    try (ScriptedOpenAiServer model = new ScriptedOpenAiServer(vertx).start()) {
+      start(broadcastWorkspace(model));
+      Promise<Void> first = ScriptedModelServer.gate();
+      Promise<Void> second = ScriptedModelServer.gate();
+      (model).enqueue(new ScriptedModelServer.Gate(first.future()),
+          new ScriptedModelServer.Gate(second.future()));
+      forum.send(forum.message().peer("group", "-1").sender("9", "x").runId("par").text("both of you [in:B1]").build());
+      // both model calls are in flight while neither has been answered: the turns overlap
+      var calls = (model).awaitRequests(2, Duration.ofSeconds(20));
+      assertThat(calls).extracting(ScriptedModelServer.Recorded::apiKey)
+          .containsExactlyInAnyOrder("sk-alpha", "sk-beta");
+      first.complete();
+      second.complete();
+      forum.await(s -> s.runId().equals("par#alpha"));
+      forum.await(s -> s.runId().equals("par#beta"));
+      forum.dm("z", "barrier [in:B9]");
+      forum.awaitText("z", "[in:B9]");
+      assertThat(forum.chat("-1")).hasSize(2);
+      assertThat((model).requests()).hasSize(2);
+      assertThat(count("SELECT COUNT(DISTINCT session_id) FROM session_events WHERE run_id LIKE 'par#%'")).isEqualTo(2);
+      assertThat(count("SELECT COUNT(*) FROM inbound WHERE status = 'done' AND run_id = 'par'")).isEqualTo(1);
+    }
+  }
+
+  @Test
+  @DisplayName("R7 sequential: the second agent's turn starts only after the first one's ended; each answers once")
+  void broadcastSequential() throws Exception {
+    try (ScriptedOpenAiServer model = new ScriptedOpenAiServer(vertx).start()) {
+      start(broadcastWorkspace(model));
+      Promise<Void> gate = ScriptedModelServer.gate();
+      model.enqueue(new ScriptedModelServer.Gate(gate.future()));
+      forum.send(forum.message().peer("group", "-2").sender("9", "x").runId("seq").text("in turn [in:B2]").build());
+      assertThat(model.awaitRequests(1, Duration.ofSeconds(20)).get(0).apiKey()).isEqualTo("sk-alpha");
+      // a later message is answered meanwhile, and beta has still not been asked
+      forum.dm("z", "barrier [in:B8]");
+      forum.awaitText("z", "[in:B8]");
+      assertThat(model.requests()).hasSize(1);
+      gate.complete();
+      forum.await(s -> s.runId().equals("seq#beta"));
+      assertThat(forum.chat("-2")).extracting(TestChannel.Shown::runId).containsExactly("seq#alpha", "seq#beta");
+      assertThat(model.requests()).extracting(ScriptedModelServer.Recorded::apiKey)
+          .containsExactly("sk-alpha", "sk-beta");
+      JsonObject first = wait("seq#alpha");
+      JsonObject second = wait("seq#beta");
+      assertThat(second.getLong("startedAt")).isGreaterThanOrEqualTo(first.getLong("endedAt"));
+    }
   }
 
   JsonObject wait(String runId) throws Exception {
