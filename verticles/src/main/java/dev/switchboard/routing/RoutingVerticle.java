@@ -19,6 +19,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -33,7 +34,8 @@ import org.slf4j.LoggerFactory;
 public final class RoutingVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(RoutingVerticle.class);
   private static final long LANE_TIMEOUT_MS = 30_000;
-  private static final int REPLAY_BATCH = 1_000;
+  /** Unfinished messages read per page when resuming after a restart. */
+  private static final int REPLAY_PAGE = 1_000;
   /** Prefixed to an owner's group message that does not address the agent, so the model can stay quiet. */
   static final String NOT_ADDRESSED = "[Not addressed to you. If you have nothing to add, answer exactly <NO_REPLY>.]";
 
@@ -251,13 +253,26 @@ public final class RoutingVerticle extends VerticleBase {
     return sb.toString();
   }
 
-  /** Messages accepted by an earlier process but not finished: route them again, in arrival order. */
+  /**
+   * Messages accepted by an earlier process but not finished: route them again, in arrival order,
+   * page by page until none is left. Only messages stored before the replay began: later ones are
+   * being routed as they come.
+   */
   private Future<Void> replayUnfinished() {
-    return inbound.unfinished(REPLAY_BATCH).compose(list -> {
-      if (!list.isEmpty()) {
-        LOG.info("workspace {}: resuming {} queued message(s) from before the restart", workspace.id(), list.size());
+    return replayPage(Instant.now(), null, 0).onSuccess(n -> {
+      if (n > 0) {
+        LOG.info("workspace {}: resumed {} queued message(s) from before the restart", workspace.id(), n);
       }
-      return replay(list, 0);
+    }).mapEmpty();
+  }
+
+  private Future<Integer> replayPage(Instant startedAt, InboundRecord after, int resumedSoFar) {
+    return inbound.unfinished(startedAt, after, REPLAY_PAGE).compose(list -> {
+      if (list.isEmpty()) {
+        return Future.succeededFuture(resumedSoFar);
+      }
+      return replay(list, 0).compose(v -> list.size() < REPLAY_PAGE ? Future.succeededFuture(resumedSoFar + list.size())
+          : replayPage(startedAt, list.get(list.size() - 1), resumedSoFar + list.size()));
     });
   }
 

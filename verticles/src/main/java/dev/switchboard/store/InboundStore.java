@@ -93,11 +93,21 @@ public final class InboundStore {
         .map(InboundStore::first);
   }
 
-  /** Messages accepted but not finished, oldest first: the durable queue to resume after a restart. */
-  public Future<List<InboundRecord>> unfinished(int limit) {
-    return pool.preparedQuery("SELECT " + COLUMNS + " FROM inbound WHERE status IN (?, ?)"
-            + " ORDER BY received_at, id LIMIT ?")
-        .execute(Tuple.of(InboundRecord.RECEIVED, InboundRecord.QUEUED, limit))
+  /**
+   * Messages accepted before {@code receivedBy} but not finished, oldest first, after {@code after}
+   * (null: from the start): one page of the durable queue to resume after a restart. Keyset paging,
+   * so a page is found the same way whether or not the rows before it were finished meanwhile.
+   */
+  public Future<List<InboundRecord>> unfinished(Instant receivedBy, InboundRecord after, int limit) {
+    String page = after == null ? "" : " AND (received_at > ? OR (received_at = ? AND id > ?))";
+    Tuple args = Tuple.of(InboundRecord.RECEIVED, InboundRecord.QUEUED, Rows.time(receivedBy));
+    if (after != null) {
+      args.addValue(Rows.time(after.receivedAt())).addValue(Rows.time(after.receivedAt())).addString(after.id());
+    }
+    args.addInteger(limit);
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM inbound WHERE status IN (?, ?) AND received_at <= ?"
+            + page + " ORDER BY received_at, id LIMIT ?")
+        .execute(args)
         .map(rows -> {
           List<InboundRecord> out = new ArrayList<>(rows.size());
           rows.forEach(r -> out.add(map(r)));

@@ -2,7 +2,10 @@ package dev.switchboard.lanes;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.switchboard.routing.Inbound;
+import dev.switchboard.store.Database;
 import dev.switchboard.store.DatabaseConfig;
+import dev.switchboard.store.InboundStore;
 import dev.switchboard.support.ScriptedModelServer;
 import dev.switchboard.support.ScriptedOpenAiServer;
 import dev.switchboard.support.TestChannel;
@@ -123,4 +126,33 @@ class LaneRestartTest {
     }
   }
 
+  @Test
+  @DisplayName("more unfinished messages than one page holds are all resumed after a restart, each once")
+  void resumesEveryPage() throws Exception {
+    JsonObject ws = workspace(new JsonArray().add(agent("main", "sk-main")));
+    // the schema exists, the gateway does not run: messages stored by the adapter, never routed
+    Database.migrate(vertx, db, db.workspaceSchema("w")).await(30, TimeUnit.SECONDS);
+    var pool = Database.pool(vertx, db, db.workspaceSchema("w"));
+    InboundStore inbound = new InboundStore(pool);
+    int n = 1_005;
+    for (int i = 0; i < n; i++) {
+      // unmentioned group chatter: each is stored as context, without a turn
+      Inbound in = Inbound.from("test", "default").peer("group", "-7").sender("9", "x").runId("r-" + i)
+          .platformMessageId("p-" + i).text("chatter " + i).build();
+      inbound.accept("test", "default", in.platformMessageId(), in.runId(), in.toJson()).await(10, TimeUnit.SECONDS);
+    }
+    pool.close().await(10, TimeUnit.SECONDS);
+
+    try (TestGateway gateway = TestGateway.in(vertx, root, db).workspace("w", ws).start();
+        TestChannel chat = new TestChannel(vertx, db, "w", "test", "default")) {
+      // the barrier's turn is stored after every resumed message (one lane writes them in order)
+      chat.dm("u", "barrier [in:P1]");
+      chat.awaitText("u", "<<end-P1>>");
+      assertThat(count("SELECT COUNT(*) FROM inbound WHERE status = 'done'")).isEqualTo(n + 1);
+      assertThat(count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message' AND payload LIKE '%chatter%'"))
+          .isEqualTo(n);
+      assertThat(count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message' AND payload LIKE '%chatter "
+          + (n - 1) + "\"%'")).isEqualTo(1);
+    }
+  }
 }

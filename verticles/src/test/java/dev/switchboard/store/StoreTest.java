@@ -160,9 +160,39 @@ class StoreTest {
     assertThat(b.duplicate()).isTrue();
     assertThat(b.id()).isEqualTo(a.id());
     assertThat(b.runId()).isEqualTo("run-1");
-    assertThat(await(inbound.unfinished(10))).hasSize(1);
+    assertThat(await(inbound.unfinished(Instant.now(), null, 10))).hasSize(1);
     await(inbound.finish(a.id(), InboundRecord.DONE));
-    assertThat(await(inbound.unfinished(10))).isEmpty();
+    assertThat(await(inbound.unfinished(Instant.now(), null, 10))).isEmpty();
+  }
+
+  @Test
+  @DisplayName("the unfinished messages are read page by page, oldest first, none skipped when earlier ones finish meanwhile")
+  void unfinishedPages() {
+    InboundStore inbound = new InboundStore(pool);
+    List<InboundRecord> accepted = new ArrayList<>();
+    for (int i = 0; i < 7; i++) {
+      accepted.add(await(inbound.accept("telegram", "bot", "m-" + i, "run-" + i, new JsonObject())));
+    }
+    await(inbound.finish(accepted.get(1).id(), InboundRecord.DONE));
+    await(inbound.finish(accepted.get(2).id(), InboundRecord.REJECTED));
+    Instant cutoff = Instant.now();
+    // accepted after the cutoff: not part of this replay
+    await(inbound.accept("telegram", "bot", "m-late", "run-late", new JsonObject()));
+    List<String> seen = new ArrayList<>();
+    InboundRecord after = null;
+    while (true) {
+      List<InboundRecord> page = await(inbound.unfinished(cutoff, after, 2));
+      if (page.isEmpty()) {
+        break;
+      }
+      page.forEach(r -> seen.add(r.runId()));
+      // the page's messages finish before the next page is read, as a replay's may
+      for (InboundRecord r : page) {
+        await(inbound.finish(r.id(), InboundRecord.DONE));
+      }
+      after = page.get(page.size() - 1);
+    }
+    assertThat(seen).containsExactly("run-0", "run-3", "run-4", "run-5", "run-6");
   }
 
   @Test
