@@ -32,6 +32,7 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlClient;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -754,12 +755,24 @@ public final class LaneVerticle extends VerticleBase {
         });
   }
 
-  private Future<Void> finishInbounds(io.vertx.sqlclient.SqlClient c, List<TurnRequest> requests) {
+  private Future<Void> finishInbounds(SqlClient c, List<TurnRequest> requests) {
     Future<Void> chain = Future.succeededFuture();
     for (TurnRequest r : requests) {
-      chain = chain.compose(v -> inbound.finish(c, r.inboundId(), InboundRecord.DONE, r.sessionKey(), r.sessionId()));
+      chain = chain.compose(v -> finishInbound(c, r, InboundRecord.DONE));
     }
     return chain;
+  }
+
+  /**
+   * Finishes the inbound message a request came from, inside the caller's transaction. A broadcast
+   * agent finishes only its own share: the message is done when every agent's share is.
+   */
+  private Future<Void> finishInbound(SqlClient c, TurnRequest r, String status) {
+    if (r.inboundId() == null) {
+      return Future.succeededFuture();
+    }
+    return r.shared() ? inbound.finishShare(c, r.inboundId(), r.runId(), status, r.sessionKey(), r.sessionId())
+        : inbound.finish(c, r.inboundId(), status, r.sessionKey(), r.sessionId());
   }
 
   /**
@@ -817,8 +830,7 @@ public final class LaneVerticle extends VerticleBase {
 
   private Future<Void> appendOnly(TurnRequest t) {
     return log.transaction(t.sessionId(), c -> log.append(c, t.sessionId(), List.of(userMessage(t, false)))
-            .compose(stored -> inbound.finish(c, t.inboundId(), InboundRecord.DONE, t.sessionKey(), t.sessionId())
-                .map(v -> stored)))
+            .compose(stored -> finishInbound(c, t, InboundRecord.DONE).map(v -> stored)))
         .map(stored -> {
           log.committed(t.sessionId(), stored);
           stored.forEach(e -> publishAlone(t, e));
@@ -858,8 +870,7 @@ public final class LaneVerticle extends VerticleBase {
         new JsonObject().put("stopReason", "stop").put("timestamp", System.currentTimeMillis()));
     return log.transaction(sessionId, c -> log.append(c, sessionId, list)
             .compose(stored -> (obligation == null ? Future.<Void>succeededFuture() : outbox.insert(c, obligation))
-                .compose(v -> answering.inboundId() == null ? Future.<Void>succeededFuture()
-                    : inbound.finish(c, answering.inboundId(), InboundRecord.DONE, answering.sessionKey(), sessionId))
+                .compose(v -> finishInbound(c, answering.withSession(sessionId), InboundRecord.DONE))
                 .map(v -> stored)))
         .map(stored -> {
           log.committed(sessionId, stored);
@@ -977,7 +988,7 @@ public final class LaneVerticle extends VerticleBase {
                 // the rest of the message is the new session's first turn
                 TurnRequest first = new TurnRequest(t.runId(), t.inboundId(), t.sessionKey(), fresh.id(), t.agentId(),
                     t.text(), t.text(), t.sender(), t.replyTo(), "followup", true, t.background(), null, t.receivedAt(),
-                    t.source(), t.metadata(), false);
+                    t.source(), t.metadata(), false, t.shared());
                 runs.forget(t.runId());
                 runs.register(first);
                 Lane lane = lanes.computeIfAbsent(t.sessionKey(), Lane::new);
@@ -1104,7 +1115,7 @@ public final class LaneVerticle extends VerticleBase {
 
   /** A queued message that never runs (aborted before its turn, or dropped from a full queue). */
   private void dropQueued(TurnRequest t, String why) {
-    inbound.finish(pool, t.inboundId(), InboundRecord.DONE, t.sessionKey(), t.sessionId())
+    log.transaction(t.sessionId(), c -> finishInbound(c, t, InboundRecord.DONE))
         .onFailure(err -> LOG.warn("could not mark inbound {} done: {}", t.inboundId(), err.toString()));
     publishAlone(t, new SessionEvent(t.sessionId(), 0, SessionEvent.AGENT_END, t.runId(), new JsonObject()
         .put("status", "aborted").put("reason", why).put("text", ""), Instant.now()));

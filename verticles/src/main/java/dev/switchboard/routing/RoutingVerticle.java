@@ -21,7 +21,10 @@ import io.vertx.core.json.JsonObject;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -129,35 +132,57 @@ public final class RoutingVerticle extends VerticleBase {
     RoutingRules.Broadcast group = in.operator() ? null : bindings.broadcast(in);
     boolean sequential = group != null && group.mode().equals("sequential") && command == null;
     String text = modelText(in, decision.owner(), targets.get(0).trigger());
-    List<Future<JsonObject>> handed = new ArrayList<>();
-    Future<JsonObject> previous = Future.succeededFuture();
-    for (int i = 0; i < targets.size(); i++) {
-      Target t = targets.get(i);
-      String runId = targets.size() == 1 ? in.runId() : in.runId() + "#" + t.agentId();
-      Future<JsonObject> f;
-      if (sequential && i > 0) {
-        // the next agent starts when the previous one's turn has ended
-        String before = in.runId() + "#" + targets.get(i - 1).agentId();
-        f = previous.compose(x -> bus.request(LaneAddresses.WAIT, new JsonObject().put("runId", before)
-                .put("timeoutMs", workspace.limits().turnTimeoutMs() + 10_000), workspace.limits().turnTimeoutMs() + 20_000))
-            .compose(x -> hand(in, t, runId, text, command, decision.owner(), resumed));
-      } else {
-        f = hand(in, t, runId, text, command, decision.owner(), resumed);
+    Map<String, String> runs = new LinkedHashMap<>();
+    targets.forEach(t -> runs.put(targets.size() == 1 ? in.runId() : in.runId() + "#" + t.agentId(), t.agentId()));
+    boolean shared = targets.size() > 1 && in.inboundId() != null;
+    // each agent of a broadcast holds a share of the message; after a restart only the unfinished ones run
+    Future<Set<String>> finished = !shared ? Future.succeededFuture(Set.of())
+        : inbound.addShares(in.inboundId(), runs)
+            .compose(v -> resumed ? inbound.finishedShares(in.inboundId()) : Future.succeededFuture(Set.of()));
+    List<String> runIds = List.copyOf(runs.keySet());
+    return finished.compose(done -> {
+      List<Future<JsonObject>> handed = new ArrayList<>();
+      Future<JsonObject> previous = null;
+      String previousRun = null;
+      for (int i = 0; i < targets.size(); i++) {
+        Target t = targets.get(i);
+        String runId = runIds.get(i);
+        if (done.contains(runId)) {
+          LOG.info("workspace {}: inbound {}: agent {} answered before the restart; not again", workspace.id(),
+              in.inboundId(), t.agentId());
+          continue;
+        }
+        Future<JsonObject> f;
+        if (sequential && previous != null) {
+          // the next agent starts when the previous one's turn has ended
+          String before = previousRun;
+          f = previous.compose(x -> bus.request(LaneAddresses.WAIT, new JsonObject().put("runId", before)
+                  .put("timeoutMs", workspace.limits().turnTimeoutMs() + 10_000), workspace.limits().turnTimeoutMs() + 20_000))
+              .compose(x -> hand(in, t, runId, text, command, decision.owner(), resumed, shared));
+        } else {
+          f = hand(in, t, runId, text, command, decision.owner(), resumed, shared);
+        }
+        previous = f;
+        previousRun = runId;
+        handed.add(f);
       }
-      previous = f;
-      handed.add(f);
-    }
-    // a caller waits for the first agent; later agents of a sequential group follow on their own
-    Future<JsonObject> first = handed.get(0);
-    for (int i = 1; i < handed.size(); i++) {
-      handed.get(i).onFailure(err -> LOG.warn("broadcast turn for inbound {} failed: {}", in.inboundId(), err.toString()));
-    }
-    return sequential ? first : Future.all(handed).map(x -> first.result());
+      if (handed.isEmpty()) {
+        // every share had finished: only the message's own completion was missing
+        return inbound.finish(in.inboundId(), InboundRecord.DONE)
+            .map(v -> new JsonObject().put("runId", in.runId()).put("status", "ok"));
+      }
+      // a caller waits for the first agent it handed over; later agents of a sequential group follow on their own
+      Future<JsonObject> first = handed.get(0);
+      for (int i = 1; i < handed.size(); i++) {
+        handed.get(i).onFailure(err -> LOG.warn("broadcast turn for inbound {} failed: {}", in.inboundId(), err.toString()));
+      }
+      return sequential ? first : Future.all(handed).map(x -> first.result());
+    });
   }
 
   /** Hands one agent's share to its lane, which opens (or finds) the session behind the key. */
   private Future<JsonObject> hand(Inbound in, Target t, String runId, String text, Commands.Command command,
-      boolean owner, boolean resumed) {
+      boolean owner, boolean resumed, boolean shared) {
     JsonObject source = new JsonObject()
         .put("kind", in.operator() ? "api" : "channel")
         .put("interactive", true)
@@ -177,7 +202,8 @@ public final class RoutingVerticle extends VerticleBase {
             .put("person", access.person(in)).put("owner", owner).put("operator", in.operator()),
         new ReplyTarget(in.channel(), in.accountId(), in.peerKind(), in.peerId(), in.threadId(), in.platformMessageId()),
         in.queueMode() != null ? in.queueMode() : workspace.session().queueMode(),
-        t.trigger(), false, command == null ? null : command.name(), in.receivedAt(), source, metadata, resumed);
+        t.trigger(), false, command == null ? null : command.name(), in.receivedAt(), source, metadata, resumed,
+        shared);
     return bus.request(LaneAddresses.ENQUEUE, turn.toJson(), LANE_TIMEOUT_MS)
         .map(lane -> new JsonObject().put("runId", runId).put("sessionKey", t.sessionKey())
             .put("sessionId", lane.getString("sessionId")).put("agentId", t.agentId())

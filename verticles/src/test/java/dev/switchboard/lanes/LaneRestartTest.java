@@ -26,6 +26,8 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Queued input is stored: a restart answers every message that was not finished exactly once, and
@@ -123,6 +125,52 @@ class LaneRestartTest {
       assertThat(requests("[in:K2]", null)).isEqualTo(1);
       assertThat(requests("[in:K3]", null)).isEqualTo(1);
       assertThat(count("SELECT COUNT(*) FROM outbox")).isEqualTo(4);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"parallel", "sequential"})
+  @DisplayName("a broadcast stopped between its two agents' turns: after the restart only the unfinished agent answers, each agent once")
+  void broadcastSurvivesRestart(String mode) throws Exception {
+    JsonObject ws = workspace(new JsonArray().add(agent("main", "sk-main").put("default", true))
+        .add(agent("alpha", "sk-alpha")).add(agent("beta", "sk-beta")))
+        .put("broadcast", new JsonArray().add(new JsonObject().put("channel", "test")
+            .put("peer", new JsonObject().put("kind", "group").put("id", "-1"))
+            .put("agents", new JsonArray().add("alpha").add("beta")).put("mode", mode)));
+    ws.getJsonObject("channels").getJsonObject("test").getJsonArray("accounts").getJsonObject(0)
+        .put("requireMention", false);
+    // beta's model call waits at a gate: alpha has answered, beta has not, when the gateway stops
+    Promise<Void> betaGate = ScriptedModelServer.gate();
+    model.failKey("sk-beta", new ScriptedModelServer.Gate(betaGate.future()));
+    TestGateway first = startWithShortGrace(ws);
+    TestChannel before = new TestChannel(vertx, db, "w", "test", "default");
+    try (before) {
+      before.send(before.message().peer("group", "-1").sender("9", "x").runId("b1").text("both of you [in:W1]").build());
+      before.await(s -> "b1#alpha".equals(s.runId()));
+      model.awaitRequests(2, WAIT);
+      first.stop();
+    }
+    betaGate.complete();
+    assertThat(count("SELECT COUNT(*) FROM inbound_shares WHERE status = 'done'")).as("alpha's share").isEqualTo(1);
+    assertThat(count("SELECT COUNT(*) FROM inbound WHERE status <> 'done'")).isEqualTo(1);
+
+    try (TestGateway second = TestGateway.in(vertx, root, db).workspace("w", ws).start();
+        TestChannel chat = new TestChannel(vertx, db, "w", "test", "default")) {
+      chat.await(s -> "b1#beta".equals(s.runId()));
+      chat.dm("z", "barrier [in:W2]");
+      chat.awaitText("z", "<<end-W2>>");
+      assertThat(before.chat("-1")).extracting(TestChannel.Shown::runId).containsExactly("b1#alpha");
+      assertThat(chat.chat("-1")).extracting(TestChannel.Shown::runId).containsExactly("b1#beta");
+      // alpha was not asked again; beta's cut-off call was repeated once
+      assertThat(requests("[in:W1]", "sk-alpha")).isEqualTo(1);
+      assertThat(requests("[in:W1]", "sk-beta")).isEqualTo(2);
+      for (String run : List.of("b1#alpha", "b1#beta")) {
+        assertThat(count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message' AND run_id = '" + run + "'"))
+            .as("stored messages of %s", run).isEqualTo(1);
+        assertThat(count("SELECT COUNT(*) FROM session_events WHERE type = 'text_final' AND run_id = '" + run + "'"))
+            .as("replies of %s", run).isEqualTo(1);
+      }
+      assertThat(count("SELECT COUNT(*) FROM inbound WHERE status <> 'done'")).isZero();
     }
   }
 

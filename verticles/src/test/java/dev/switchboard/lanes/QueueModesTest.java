@@ -371,7 +371,7 @@ class QueueModesTest {
     for (String id : List.of("bg1", "bg2")) {
       TurnRequest t = new TurnRequest(id, null, bg.sessionKey(), bg.id(), "main", id + " [in:" + id + "]", null,
           new JsonObject(), new ReplyTarget("test", "default", "direct", "cron", null, null), "followup", true, true,
-          null, 0, null, null, false);
+          null, 0, null, null, false, false);
       vertx.eventBus().request("ws.w." + LaneAddresses.ENQUEUE, t.toJson()).await(10, TimeUnit.SECONDS);
     }
     assertThat(model.awaitRequests(1, WAIT).get(0).conversation().lastUserTextValue()).contains("[in:bg1]");

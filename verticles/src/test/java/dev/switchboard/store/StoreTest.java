@@ -196,6 +196,43 @@ class StoreTest {
   }
 
   @Test
+  @DisplayName("a message several agents share is done only when every share is, even when two finish at once")
+  void inboundShares() {
+    InboundStore inbound = new InboundStore(pool);
+    InboundRecord one = await(inbound.accept("forum", "default", "b-1", "b1", new JsonObject()));
+    java.util.Map<String, String> shares = new java.util.LinkedHashMap<>();
+    shares.put("b1#alpha", "alpha");
+    shares.put("b1#beta", "beta");
+    await(inbound.addShares(one.id(), shares));
+    // recorded again after a restart: what finished stays finished
+    await(pool.withTransaction(c -> inbound.finishShare(c, one.id(), "b1#alpha", InboundRecord.DONE, "k", "s")));
+    await(inbound.addShares(one.id(), shares));
+    assertThat(await(inbound.finishedShares(one.id()))).containsExactly("b1#alpha");
+    assertThat(status(one.id())).isEqualTo(InboundRecord.RECEIVED);
+    await(pool.withTransaction(c -> inbound.finishShare(c, one.id(), "b1#beta", InboundRecord.DONE, "k2", "s2")));
+    assertThat(status(one.id())).isEqualTo(InboundRecord.DONE);
+    assertThat(TestDatabases.scalar(db, schema, "SELECT session_key FROM inbound WHERE id = '" + one.id() + "'"))
+        .isEqualTo("k");
+
+    // two shares finishing in two transactions at the same moment: the second waits for the first
+    for (int round = 0; round < 10; round++) {
+      InboundRecord m = await(inbound.accept("forum", "default", "p-" + round, "p" + round, new JsonObject()));
+      java.util.Map<String, String> pair = new java.util.LinkedHashMap<>();
+      pair.put("p#alpha", "alpha");
+      pair.put("p#beta", "beta");
+      await(inbound.addShares(m.id(), pair));
+      Future<Void> a = pool.withTransaction(c -> inbound.finishShare(c, m.id(), "p#alpha", InboundRecord.DONE, "k", "s"));
+      Future<Void> b = pool.withTransaction(c -> inbound.finishShare(c, m.id(), "p#beta", InboundRecord.DONE, "k", "s"));
+      await(Future.all(a, b));
+      assertThat(status(m.id())).as("round %d", round).isEqualTo(InboundRecord.DONE);
+    }
+  }
+
+  String status(String inboundId) {
+    return (String) TestDatabases.scalar(db, schema, "SELECT status FROM inbound WHERE id = '" + inboundId + "'");
+  }
+
+  @Test
   @DisplayName("an obligation is claimed once, delivered once, and retried only when due")
   void outboxStates() {
     OutboxStore outbox = new OutboxStore(pool);
