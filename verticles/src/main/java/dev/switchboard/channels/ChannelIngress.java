@@ -38,7 +38,7 @@ public final class ChannelIngress {
     return inbound.accept(withRun.channel(), withRun.accountId(), withRun.platformMessageId(), withRun.runId(),
             withRun.toJson())
         .compose(rec -> {
-          if (rec.duplicate() && !InboundRecord.RECEIVED.equals(rec.status())) {
+          if (rec.duplicate() && !rec.routable()) {
             return Future.succeededFuture(repeated(rec));
           }
           // new, or stored but never taken by a lane (its queue was full, routing was down): route it

@@ -72,6 +72,9 @@ public final class LaneVerticle extends VerticleBase {
       "context_length", "Sorry, this conversation has grown too long for the model. Send /new to start afresh.",
       "refusal", "Sorry, I can't help with that.",
       "unknown", "Sorry, I could not answer this time. Please try again.");
+  /** What a channel user sees when a full queue refuses a message. */
+  static final String QUEUE_FULL_NOTICE = "Too many messages are waiting in this conversation, so I did not take"
+      + " your last one. Please send it again once I have answered.";
 
   private WorkspaceConfig workspace;
   private WorkspaceBus bus;
@@ -122,6 +125,8 @@ public final class LaneVerticle extends VerticleBase {
     Turn active;
     long collectTimer = -1;
     long lastArrival;
+    /** The sender was told that the full queue refused a message (reset once a message is taken again). */
+    boolean refusalTold;
 
     Lane(String sessionKey) {
       this.sessionKey = sessionKey;
@@ -293,15 +298,11 @@ public final class LaneVerticle extends VerticleBase {
       if (workspace.session().queueDrop().equals("drop-oldest")) {
         dropQueued(lane.queue.pollFirst().request(), "dropped: the session's queue was full");
       } else {
-        // forgotten, so the platform's retry of this message is taken afresh
-        runs.forget(t.runId());
-        if (lane.active == null && lane.queue.isEmpty()) {
-          lanes.remove(lane.sessionKey, lane);
-        }
-        msg.fail(BusFailure.BUSY, "session queue is full (" + lane.queue.size() + " waiting)");
+        refuse(lane, t, msg);
         return;
       }
     }
+    lane.refusalTold = false;
     long now = System.currentTimeMillis();
     lane.lastArrival = now;
     Turn active = lane.active;
@@ -1111,6 +1112,33 @@ public final class LaneVerticle extends VerticleBase {
       LOG.error("abort of {} {} failed part-way", sessionKey, runId, e);
     }
     msg.reply(new JsonObject().put("aborted", !aborted.isEmpty()).put("runIds", aborted));
+  }
+
+  /**
+   * A message a full queue refuses ({@code session.queueDrop: reject-new}). Its inbound row is
+   * finished as {@code refused}, so a restart never answers it late, while a copy the platform sends
+   * again is routed afresh (its run is forgotten here for the same reason). The sender sees the
+   * refusal: webchat clients as the error of their request, channel users as a notice, once per run of
+   * refused messages so a burst does not answer every one of them.
+   */
+  private void refuse(Lane lane, TurnRequest t, Message<JsonObject> msg) {
+    runs.forget(t.runId());
+    String why = "session queue is full (" + lane.queue.size() + " waiting)";
+    boolean tell = !lane.refusalTold && !"webchat".equals(t.replyTo().channel());
+    lane.refusalTold |= tell;
+    Obligation notice = !tell ? null : obligation(t, "channel", QUEUE_FULL_NOTICE, new JsonObject()
+        .put("stopReason", "error").put("notice", "queue_full").put("timestamp", System.currentTimeMillis()));
+    log.transaction(t.sessionId(), c -> finishInbound(c, t, InboundRecord.REFUSED)
+            .compose(v -> notice == null ? Future.<Void>succeededFuture() : outbox.insert(c, notice)))
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            LOG.warn("could not record the refusal of inbound {}: {}", t.inboundId(), ar.cause().toString());
+          } else {
+            dispatch(notice);
+          }
+          LOG.info("workspace {}: refused run {} in {}: {}", workspace.id(), t.runId(), t.sessionKey(), why);
+          msg.fail(BusFailure.BUSY, why);
+        });
   }
 
   /** A queued message that never runs (aborted before its turn, or dropped from a full queue). */

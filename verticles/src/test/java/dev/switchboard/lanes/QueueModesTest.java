@@ -1,6 +1,7 @@
 package dev.switchboard.lanes;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.switchboard.delivery.ChannelOutlet;
 import dev.switchboard.delivery.ReplyTarget;
@@ -242,6 +243,42 @@ class QueueModesTest {
     assertThat(texts("u")).containsExactly("<<Q1>> ok <<end-Q1>>", "<<Q3>> ok <<end-Q3>>");
     assertThat(requestsWith("[in:Q2]")).isZero();
     assertThat(count("SELECT COUNT(*) FROM inbound WHERE status <> 'done'")).isZero();
+  }
+
+  @Test
+  @DisplayName("a message a full queue refuses is finished and the sender told, once; a platform retry of it is routed again")
+  void refusedThenRetried() {
+    start(new JsonObject(), new JsonObject().put("maxQueuedPerSession", 1));
+    Promise<Void> gate = holdNextCall();
+    chat.dm("u", "A [in:R1]");
+    model.awaitRequests(1, WAIT);
+    chat.dm("u", "B [in:R2]");
+    var c = chat.message().peer("direct", "u").sender("u", "u").text("C [in:R3]").build();
+    assertThatThrownBy(() -> chat.send(c)).hasMessageContaining("queue is full");
+    var d = chat.message().peer("direct", "u").sender("u", "u").text("D [in:R4]").build();
+    assertThatThrownBy(() -> chat.send(d)).hasMessageContaining("queue is full");
+    chat.awaitText("u", "did not take");
+    assertThat(count("SELECT COUNT(*) FROM inbound WHERE status = 'refused'")).isEqualTo(2);
+    gate.complete();
+    chat.awaitText("u", "<<end-R2>>");
+    // the platform sends C again: it is taken now
+    assertThat(chat.send(c).getString("status")).isEqualTo("started");
+    chat.awaitText("u", "<<end-R3>>");
+    // one notice for the two refused messages, and D (never sent again) is not answered
+    assertThat(texts("u")).containsExactly(LaneVerticle.QUEUE_FULL_NOTICE, "<<R1>> ok <<end-R1>>",
+        "<<R2>> ok <<end-R2>>", "<<R3>> ok <<end-R3>>");
+    assertThat(count("SELECT COUNT(*) FROM session_events WHERE payload LIKE '%[in:R4]%'")).isZero();
+    assertThat(count("SELECT COUNT(*) FROM inbound WHERE status = 'refused'")).isEqualTo(1);
+
+    // a restart does not answer the refused message late
+    chat.close();
+    gateway.close();
+    gateway = TestGateway.in(vertx, root, db).workspace("w", workspace).start();
+    chat = new TestChannel(vertx, db, "w", "test", "default");
+    chat.dm("u", "after the restart [in:R5]");
+    chat.awaitText("u", "<<end-R5>>");
+    assertThat(chat.chat("u")).hasSize(1);
+    assertThat(requestsWith("[in:R4]")).isZero();
   }
 
   @Test

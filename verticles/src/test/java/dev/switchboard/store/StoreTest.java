@@ -174,7 +174,7 @@ class StoreTest {
       accepted.add(await(inbound.accept("telegram", "bot", "m-" + i, "run-" + i, new JsonObject())));
     }
     await(inbound.finish(accepted.get(1).id(), InboundRecord.DONE));
-    await(inbound.finish(accepted.get(2).id(), InboundRecord.REJECTED));
+    await(inbound.finish(accepted.get(2).id(), InboundRecord.REFUSED));
     Instant cutoff = Instant.now();
     // accepted after the cutoff: not part of this replay
     await(inbound.accept("telegram", "bot", "m-late", "run-late", new JsonObject()));
