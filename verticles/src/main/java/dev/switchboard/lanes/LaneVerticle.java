@@ -39,6 +39,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
+import java.util.LinkedList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -114,14 +115,20 @@ public final class LaneVerticle extends VerticleBase {
     final Set<Lane> waiting = new LinkedHashSet<>();
   }
 
-  /** One queued message and when it came. {@code behindTurn}: it arrived while a turn was running. */
-  private record Queued(TurnRequest request, long at, boolean behindTurn) {
+  /**
+   * One queued message and when it came. {@code behindTurn}: it arrived while a turn was running;
+   * {@code ahead}: it was put ahead of the waiting messages (an interrupt, or steering a turn never took).
+   */
+  private record Queued(TurnRequest request, long at, boolean behindTurn, boolean ahead) {
+    Queued(TurnRequest request, long at, boolean behindTurn) {
+      this(request, at, behindTurn, false);
+    }
   }
 
   /** One session key's queue and its running turn. */
   private static final class Lane {
     final String sessionKey;
-    final ArrayDeque<Queued> queue = new ArrayDeque<>();
+    final LinkedList<Queued> queue = new LinkedList<>();
     Turn active;
     long collectTimer = -1;
     long lastArrival;
@@ -313,7 +320,8 @@ public final class LaneVerticle extends VerticleBase {
     }
     if (active != null && "interrupt".equals(t.queueMode())) {
       active.signal.abort("interrupt");
-      lane.queue.addFirst(new Queued(t, now, true));
+      // ahead of the waiting messages, behind the interrupts that came before it: they run in arrival order
+      lane.queue.add(aheadCount(lane), new Queued(t, now, true, true));
     } else {
       lane.queue.addLast(new Queued(t, now, active != null));
     }
@@ -366,6 +374,18 @@ public final class LaneVerticle extends VerticleBase {
     } else {
       msg.reply(new JsonObject().put("runId", t.runId()).put("status", "started").put("sessionId", t.sessionId()));
     }
+  }
+
+  /** How many messages at the head of the queue were put ahead of the others. */
+  private static int aheadCount(Lane lane) {
+    int n = 0;
+    for (Queued q : lane.queue) {
+      if (!q.ahead()) {
+        break;
+      }
+      n++;
+    }
+    return n;
   }
 
   /** Starts the lane's next turn if the lane is free, its collect window has passed and a slot is open. */
@@ -455,7 +475,7 @@ public final class LaneVerticle extends VerticleBase {
       // steer messages the turn never took run next, in the order they came; they were stored already
       List<TurnRequest> leftover = new ArrayList<>(turn.steering);
       for (int i = leftover.size() - 1; i >= 0; i--) {
-        lane.queue.addFirst(new Queued(leftover.get(i).asResumed(), System.currentTimeMillis(), false));
+        lane.queue.addFirst(new Queued(leftover.get(i).asResumed(), System.currentTimeMillis(), false, true));
       }
       pump(lane);
       for (Lane waiting : new ArrayList<>(slots.waiting)) {

@@ -206,6 +206,31 @@ class QueueModesTest {
   }
 
   @Test
+  @DisplayName("C4 interrupt: two interrupting messages in a row run in the order they came")
+  void interruptsKeepArrivalOrder() throws Exception {
+    start("interrupt");
+    holdNextCall();
+    JsonObject a = chat.dm("u", "A [in:J1]");
+    model.awaitRequests(1, WAIT);
+    JsonObject b;
+    JsonObject c;
+    // A cannot record its end while its session row is held: it is still winding down when B and C come
+    try (AutoCloseable held = TestDatabases.lockRows(db, db.workspaceSchema("w"),
+        "SELECT id FROM sessions WHERE id = '" + a.getString("sessionId") + "' FOR UPDATE")) {
+      b = chat.dm("u", "B [in:J2]");
+      c = chat.dm("u", "C [in:J3]");
+      JsonObject lane = lane(a.getString("sessionKey"));
+      assertThat(runningRun(lane)).isEqualTo(run(a));
+      assertThat(queuedRuns(lane)).containsExactly(run(b), run(c));
+    }
+    chat.awaitText("u", "<<end-J3>>");
+    assertThat(texts("u")).containsExactly("<<J2>> ok <<end-J2>>", "<<J3>> ok <<end-J3>>");
+    long bStart = count("SELECT seq FROM session_events WHERE type = 'agent_start' AND run_id = '" + run(b) + "'");
+    long cStart = count("SELECT seq FROM session_events WHERE type = 'agent_start' AND run_id = '" + run(c) + "'");
+    assertThat(bStart).isLessThan(cStart);
+  }
+
+  @Test
   @DisplayName("C4 steer: a message during a turn's only model call is stored at once and runs next, never lost")
   void steer() {
     start("steer");
