@@ -96,13 +96,17 @@ public final class LaneVerticle extends VerticleBase {
       return size() > 10_000;
     }
   };
-  /** Keys whose session already holds the channel metadata messages carry (no need to merge it again). */
-  private final Set<String> metadataKnown = java.util.Collections.newSetFromMap(new java.util.LinkedHashMap<>(16, 0.75f, true) {
+  /**
+   * Key → the metadata its current session holds, for recently used keys: a message whose channel
+   * metadata is already there needs no write; one that brings something new (another channel, account
+   * or thread) is merged in.
+   */
+  private final Map<String, JsonObject> metadataKnown = new java.util.LinkedHashMap<>(16, 0.75f, true) {
     @Override
-    protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+    protected boolean removeEldestEntry(Map.Entry<String, JsonObject> eldest) {
       return size() > 10_000;
     }
-  });
+  };
   private final Map<String, Future<String>> opening = new HashMap<>();
   private final Map<String, Lane> lanes = new HashMap<>();
   private final Slots interactive = new Slots();
@@ -342,29 +346,30 @@ public final class LaneVerticle extends VerticleBase {
   }
 
   private Future<String> sessionOf(String key, String agentId, JsonObject source, JsonObject metadata) {
-    String known = sessionIds.get(key);
-    if (known != null && metadata.isEmpty()) {
-      return Future.succeededFuture(known);
-    }
     Future<String> pending = opening.get(key);
     if (pending != null) {
-      return pending;
+      // after the open in flight, in arrival order; then this message's metadata may need a merge of its own
+      return pending.compose(x -> sessionOf(key, agentId, source, metadata));
     }
-    if (known != null && metadataKnown.contains(key)) {
+    String known = sessionIds.get(key);
+    JsonObject held = metadataKnown.get(key);
+    if (known != null && (metadata.isEmpty() || held != null && SessionStore.containsAll(held, metadata))) {
       return Future.succeededFuture(known);
     }
-    Future<String> f = sessions.open(key, agentId, source, metadata).map(Session::id);
-    opening.put(key, f);
-    f.onComplete(ar -> {
-      opening.remove(key, f);
+    Promise<String> opened = Promise.promise();
+    opening.put(key, opened.future());
+    sessions.open(key, agentId, source, metadata).onComplete(ar -> {
+      // no longer in flight before anyone waiting on it hears the answer
+      opening.remove(key, opened.future());
       if (ar.succeeded()) {
-        sessionIds.put(key, ar.result());
-        if (!metadata.isEmpty()) {
-          metadataKnown.add(key);
-        }
+        sessionIds.put(key, ar.result().id());
+        metadataKnown.put(key, ar.result().metadata());
+        opened.complete(ar.result().id());
+      } else {
+        opened.fail(ar.cause());
       }
     });
-    return f;
+    return opened.future();
   }
 
   private void replyEnqueued(Message<JsonObject> msg, TurnRequest t, Throwable err) {
@@ -995,7 +1000,7 @@ public final class LaneVerticle extends VerticleBase {
         .onSuccess(fresh -> {
           // the key points at the fresh session from now on
           sessionIds.put(t.sessionKey(), fresh.id());
-          metadataKnown.add(t.sessionKey());
+          metadataKnown.put(t.sessionKey(), fresh.metadata());
         })
         .compose(fresh -> append(fresh.id(), List.of(new SessionEvent.New(SessionEvent.SESSION_START, t.runId(),
                 new JsonObject().put("reason", t.command()).put("previousSessionId", t.sessionId()))))

@@ -264,7 +264,8 @@ public final class SessionStore {
     return v instanceof Number n ? n.longValue() : v == null ? 0 : new java.math.BigDecimal(v.toString()).longValue();
   }
 
-  private static boolean containsAll(JsonObject have, JsonObject want) {
+  /** Whether every top-level value of {@code want} is already in {@code have} (a merge would change nothing). */
+  public static boolean containsAll(JsonObject have, JsonObject want) {
     for (String k : want.fieldNames()) {
       if (!Objects.equals(have.getValue(k), want.getValue(k))) {
         return false;

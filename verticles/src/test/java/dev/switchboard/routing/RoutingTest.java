@@ -121,6 +121,18 @@ class RoutingTest {
     // replies go back to the channel each message came from
     assertThat(forum.chat("111")).hasSize(1);
     assertThat(slack.chat("U1")).hasSize(1);
+    // the session's metadata follows where the person wrote last
+    assertThat(metadata(viaSlack.getString("sessionId")).getString("channel")).isEqualTo("slack");
+    assertThat(metadata(viaSlack.getString("sessionId")).getJsonObject("peer").getString("id")).isEqualTo("U1");
+    forum.dm("111", "back on forum [in:L3]");
+    forum.awaitText("111", "[in:L3]");
+    assertThat(metadata(viaSlack.getString("sessionId")).getString("channel")).isEqualTo("forum");
+    assertThat(metadata(viaSlack.getString("sessionId")).getJsonObject("peer").getString("id")).isEqualTo("111");
+  }
+
+  JsonObject metadata(String sessionId) {
+    return new JsonObject((String) TestDatabases.scalar(db, db.workspaceSchema("w"),
+        "SELECT metadata FROM sessions WHERE id = '" + sessionId + "'"));
   }
 
   @Test
