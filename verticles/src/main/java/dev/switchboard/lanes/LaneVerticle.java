@@ -280,7 +280,8 @@ public final class LaneVerticle extends VerticleBase {
   /** The message, now with its session: a command, context without a turn, or a turn for the lane. */
   private void accept(Message<JsonObject> msg, TurnRequest t) {
     runs.get(t.runId()).sessionId = t.sessionId();
-    if (t.command() != null) {
+    // a message that may not trigger a turn is never a command either (routing's group gating decides)
+    if (t.command() != null && t.trigger()) {
       command(t).onComplete(ar -> {
         if (ar.succeeded()) {
           msg.reply(ar.result());

@@ -39,6 +39,8 @@ public final class RoutingVerticle extends VerticleBase {
   private static final long LANE_TIMEOUT_MS = 30_000;
   /** Unfinished messages read per page when resuming after a restart. */
   private static final int REPLAY_PAGE = 1_000;
+  /** Commands that change a group's conversation for everyone: an owner's, or addressed to the agent. */
+  static final Set<String> GATED_COMMANDS = Set.of("new", "reset", "stop");
   /** Prefixed to an owner's group message that does not address the agent, so the model can stay quiet. */
   static final String NOT_ADDRESSED = "[Not addressed to you. If you have nothing to add, answer exactly <NO_REPLY>.]";
 
@@ -122,13 +124,16 @@ public final class RoutingVerticle extends VerticleBase {
       return inbound.finish(in.inboundId(), InboundRecord.REJECTED)
           .map(v -> new JsonObject().put("runId", in.runId()).put("status", "rejected"));
     }
+    Commands.Command parsed = Commands.parse(in.text());
+    boolean commandAllowed = parsed == null || commandAllowed(in, parsed, decision.owner());
     try {
-      targets = targets(in, decision.owner());
+      targets = targets(in, decision.owner(), commandAllowed);
     } catch (IllegalArgumentException e) {
       return inbound.finish(in.inboundId(), InboundRecord.REJECTED)
           .compose(v -> Future.failedFuture(BusFailure.badRequest(e.getMessage())));
     }
-    Commands.Command command = Commands.parse(in.text());
+    // an unaddressed /new, /reset or /stop of a group member is an ordinary (untriggered) message
+    Commands.Command command = commandAllowed ? parsed : null;
     RoutingRules.Broadcast group = in.operator() ? null : bindings.broadcast(in);
     boolean sequential = group != null && group.mode().equals("sequential") && command == null;
     String text = modelText(in, decision.owner(), targets.get(0).trigger());
@@ -180,6 +185,18 @@ public final class RoutingVerticle extends VerticleBase {
     });
   }
 
+  /**
+   * In a group, {@code /new}, {@code /reset} and {@code /stop} change the conversation for everyone:
+   * only an owner may send them unaddressed; anyone else has to address the agent (mention it, reply
+   * to it, or name it in the command, {@code /new@bot}). Direct chats and operators are never gated.
+   */
+  static boolean commandAllowed(Inbound in, Commands.Command command, boolean owner) {
+    if (in.isDirect() || in.operator() || owner || in.mentioned()) {
+      return true;
+    }
+    return !GATED_COMMANDS.contains(command.name());
+  }
+
   /** Hands one agent's share to its lane, which opens (or finds) the session behind the key. */
   private Future<JsonObject> hand(Inbound in, Target t, String runId, String text, Commands.Command command,
       boolean owner, boolean resumed, boolean shared) {
@@ -211,7 +228,7 @@ public final class RoutingVerticle extends VerticleBase {
   }
 
   /** The agents that get this message and their session keys. */
-  private List<Target> targets(Inbound in, boolean owner) {
+  private List<Target> targets(Inbound in, boolean owner, boolean commandAllowed) {
     if (in.operator()) {
       // an operator addresses a session (or an agent's main session) directly
       AgentConfig requested = in.agentId() == null ? null : workspace.agent(in.agentId());
@@ -227,7 +244,7 @@ public final class RoutingVerticle extends VerticleBase {
       return List.of(new Target(agentId, key, true));
     }
     // groups: owners always trigger, others when they mention the agent (unless mentions are not required)
-    boolean trigger = in.isDirect() || owner || in.mentioned() || !access.requireMention(in);
+    boolean trigger = commandAllowed && (in.isDirect() || owner || in.mentioned() || !access.requireMention(in));
     RoutingRules.Broadcast group = bindings.broadcast(in);
     List<String> agents = group != null ? group.agents() : List.of(bindings.resolve(in).agentId());
     List<Target> out = new ArrayList<>();

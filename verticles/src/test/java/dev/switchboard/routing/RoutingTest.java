@@ -136,6 +136,40 @@ class RoutingTest {
   }
 
   @Test
+  @DisplayName("in a group, /new, /reset and /stop work for the owner and for whoever addresses the agent; anyone else's is a plain message")
+  void groupCommandsAreGated() {
+    start(TestGateway.echoWorkspace().put("owners", new JsonArray().add("forum:1"))
+        .put("channels", channels(TestChannel.account("default", "open", new JsonArray()).put("requireMention", false),
+            TestChannel.account("default", "open", new JsonArray()))));
+    JsonObject first = forum.send(forum.message().peer("group", "-4").sender("2", "bob").text("hello [in:C1]").build());
+    forum.awaitText("-4", "[in:C1]");
+    String sessionId = first.getString("sessionId");
+    // unaddressed commands of a member: stored as context, no turn, nothing reset or stopped
+    for (String command : List.of("/new", "/reset", "/stop")) {
+      JsonObject r = forum.send(forum.message().peer("group", "-4").sender("2", "bob").text(command).build());
+      assertThat(r.getString("status")).as(command).isEqualTo("stored");
+      assertThat(r.getString("sessionId")).as(command).isEqualTo(sessionId);
+    }
+    forum.send(forum.message().peer("group", "-4").sender("2", "bob").text("barrier [in:C2]").build());
+    forum.awaitText("-4", "[in:C2]");
+    assertThat(forum.chat("-4")).hasSize(2);
+    assertThat(count("SELECT COUNT(*) FROM session_events WHERE type = 'user_message' AND payload LIKE '%\"triggered\":false%'"))
+        .isEqualTo(3);
+    assertThat(count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start'")).isEqualTo(2);
+
+    // addressed by a member (mention, or /new@bot as the adapter reports it): the session rolls
+    JsonObject addressed = forum.send(forum.message().peer("group", "-4").sender("2", "bob").mentioned(true)
+        .text("/new").build());
+    forum.awaitText("-4", "New session started.");
+    assertThat(addressed.getString("sessionId")).isNotEqualTo(sessionId);
+    // the owner needs no mention
+    JsonObject owner = forum.send(forum.message().peer("group", "-4").sender("1", "owner").text("/reset").build());
+    forum.await(s -> s.text().equals("New session started.") && s.runId().equals(owner.getString("runId")));
+    assertThat(owner.getString("sessionId")).isNotEqualTo(addressed.getString("sessionId"));
+    assertThat(count("SELECT COUNT(*) FROM sessions WHERE session_key = 'agent:main:forum:group:-4'")).isEqualTo(3);
+  }
+
+  @Test
   @DisplayName("with one allowed sender (and nobody else let in) the DM scope defaults to main")
   void defaultDmScopeOneSender() {
     start(TestGateway.echoWorkspace().put("channels", channels(
