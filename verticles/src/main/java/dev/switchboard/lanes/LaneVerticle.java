@@ -996,8 +996,10 @@ public final class LaneVerticle extends VerticleBase {
    * searchable. Text after the command is the new session's first message.
    */
   private Future<JsonObject> resetCommand(TurnRequest t) {
+    // the fresh session keeps where the conversation comes from; what started it is this command
     return sessions.find(t.sessionId()).compose(old -> sessions.roll(t.sessionKey(), t.agentId(),
-            old == null ? new JsonObject() : old.source(), old == null ? new JsonObject() : old.metadata())
+            (old == null ? t.source() : old.source()).copy().put("triggerId", t.runId()),
+            old == null ? new JsonObject() : old.metadata())
         .onSuccess(fresh -> {
           // the key points at the fresh session from now on
           sessionIds.put(t.sessionKey(), fresh.id());

@@ -200,11 +200,22 @@ public final class RoutingVerticle extends VerticleBase {
   /** Hands one agent's share to its lane, which opens (or finds) the session behind the key. */
   private Future<JsonObject> hand(Inbound in, Target t, String runId, String text, Commands.Command command,
       boolean owner, boolean resumed, boolean shared) {
-    JsonObject source = new JsonObject()
-        .put("kind", in.operator() ? "api" : "channel")
-        .put("interactive", true)
-        .put("platform", in.channel())
-        .put("type", in.isDirect() ? "direct" : "group");
+    TurnRequest turn = new TurnRequest(runId, in.inboundId(), t.sessionKey(), null, t.agentId(),
+        command != null ? command.rest() : text, in.text(),
+        new JsonObject().put("id", in.senderId()).put("name", in.senderName())
+            .put("person", access.person(in)).put("owner", owner).put("operator", in.operator()),
+        new ReplyTarget(in.channel(), in.accountId(), in.peerKind(), in.peerId(), in.threadId(), in.platformMessageId()),
+        in.queueMode() != null ? in.queueMode() : workspace.session().queueMode(),
+        t.trigger(), false, command == null ? null : command.name(), in.receivedAt(),
+        SessionSource.of(in, t.sessionKey(), runId), metadata(in), resumed, shared);
+    return bus.request(LaneAddresses.ENQUEUE, turn.toJson(), LANE_TIMEOUT_MS)
+        .map(lane -> new JsonObject().put("runId", runId).put("sessionKey", t.sessionKey())
+            .put("sessionId", lane.getString("sessionId")).put("agentId", t.agentId())
+            .put("status", lane.getString("status")).put("triggered", t.trigger()));
+  }
+
+  /** Channel facts merged into the session's metadata (operators bring none). */
+  private static JsonObject metadata(Inbound in) {
     JsonObject metadata = new JsonObject();
     if (!in.operator()) {
       metadata.put("channel", in.channel()).put("accountId", in.accountId())
@@ -213,18 +224,7 @@ public final class RoutingVerticle extends VerticleBase {
         metadata.put(in.threadKind(), in.threadId());
       }
     }
-    TurnRequest turn = new TurnRequest(runId, in.inboundId(), t.sessionKey(), null, t.agentId(),
-        command != null ? command.rest() : text, in.text(),
-        new JsonObject().put("id", in.senderId()).put("name", in.senderName())
-            .put("person", access.person(in)).put("owner", owner).put("operator", in.operator()),
-        new ReplyTarget(in.channel(), in.accountId(), in.peerKind(), in.peerId(), in.threadId(), in.platformMessageId()),
-        in.queueMode() != null ? in.queueMode() : workspace.session().queueMode(),
-        t.trigger(), false, command == null ? null : command.name(), in.receivedAt(), source, metadata, resumed,
-        shared);
-    return bus.request(LaneAddresses.ENQUEUE, turn.toJson(), LANE_TIMEOUT_MS)
-        .map(lane -> new JsonObject().put("runId", runId).put("sessionKey", t.sessionKey())
-            .put("sessionId", lane.getString("sessionId")).put("agentId", t.agentId())
-            .put("status", lane.getString("status")).put("triggered", t.trigger()));
+    return metadata;
   }
 
   /** The agents that get this message and their session keys. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.switchboard.lanes.LaneAddresses;
 import dev.switchboard.store.DatabaseConfig;
+import dev.switchboard.support.ProtocolClient;
 import dev.switchboard.support.ScriptedModelServer;
 import dev.switchboard.support.ScriptedOpenAiServer;
 import dev.switchboard.support.TestChannel;
@@ -133,6 +134,51 @@ class RoutingTest {
   JsonObject metadata(String sessionId) {
     return new JsonObject((String) TestDatabases.scalar(db, db.workspaceSchema("w"),
         "SELECT metadata FROM sessions WHERE id = '" + sessionId + "'"));
+  }
+
+  JsonObject source(String sessionId) {
+    return new JsonObject((String) TestDatabases.scalar(db, db.workspaceSchema("w"),
+        "SELECT source FROM sessions WHERE id = '" + sessionId + "'"));
+  }
+
+  @Test
+  @DisplayName("a session's source: channel sessions from the chat, operator sessions from the client and the key, the opening run as triggerId")
+  void sessionSources() {
+    start(TestGateway.echoWorkspace().put("channels", channels(
+        TestChannel.account("default", "open", new JsonArray()).put("requireMention", false),
+        TestChannel.account("default", "open", new JsonArray()))));
+    JsonObject group = forum.send(forum.message().peer("group", "-3").sender("5", "e").runId("g-1").text("hi [in:O1]").build());
+    forum.awaitText("-3", "[in:O1]");
+    // a later message reopens the session: the source stays the one it was opened with
+    forum.send(forum.message().peer("group", "-3").sender("6", "f").runId("g-2").text("more [in:O2]").build());
+    forum.awaitText("-3", "[in:O2]");
+    assertThat(source(group.getString("sessionId"))).isEqualTo(new JsonObject().put("kind", "channel")
+        .put("interactive", true).put("platform", "forum").put("triggerId", "g-1").put("type", "group"));
+
+    JsonObject cliParams = ProtocolClient.connectParams(TestGateway.TOKEN,
+        ProtocolClient.ALL_SCOPES);
+    cliParams.getJsonObject("client").put("mode", "cli");
+    try (var cli = ProtocolClient.connect(vertx, gateway.port("w"), cliParams);
+        var backend = gateway.client("w")) {
+      JsonObject ack = cli.call("chat.send", new JsonObject().put("sessionKey", "agent:main:forum:group:ops")
+          .put("message", "from the cli").put("idempotencyKey", "cli-run-1"));
+      cli.awaitChatEnd(ack.getString("runId"));
+      assertThat(backend.chat("tools-1", "from a backend").getString("state")).isEqualTo("final");
+      JsonObject created = cli.call("sessions.create", new JsonObject().put("key", "scratch"));
+      assertThat(source(sessionOf("agent:main:forum:group:ops"))).isEqualTo(new JsonObject().put("kind", "cli")
+          .put("interactive", true).put("platform", "webchat").put("type", "group").put("triggerId", "cli-run-1"));
+      JsonObject api = source(sessionOf("agent:main:tools-1"));
+      assertThat(api.getString("kind")).isEqualTo("api");
+      assertThat(api.getString("type")).isEqualTo("direct");
+      assertThat(api.getString("triggerId")).isNotBlank();
+      assertThat(source(created.getString("sessionId"))).isEqualTo(new JsonObject().put("kind", "cli")
+          .put("interactive", true).put("platform", "webchat").put("type", "direct"));
+    }
+  }
+
+  String sessionOf(String key) {
+    return (String) TestDatabases.scalar(db, db.workspaceSchema("w"),
+        "SELECT session_id FROM session_heads WHERE session_key = '" + key + "'");
   }
 
   @Test
