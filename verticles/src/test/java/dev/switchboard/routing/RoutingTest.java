@@ -26,6 +26,8 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Routing through the real gateway: access, agents, session keys, group gating, broadcast. */
 @Timeout(90)
@@ -223,6 +225,89 @@ class RoutingTest {
         TestChannel.account("default", "allowlist", new JsonArray()))));
     assertThat(forum.dm("111", "hi [in:D1]").getString("sessionKey")).isEqualTo("agent:main:main");
     forum.awaitText("111", "[in:D1]");
+  }
+
+  @Test
+  @DisplayName("with several allowed senders the DM scope defaults to per-channel-peer: each person has their own session")
+  void defaultDmScopeSeveralSenders() {
+    start(TestGateway.echoWorkspace().put("channels", channels(
+        TestChannel.account("default", "allowlist", new JsonArray().add("111").add("222")),
+        TestChannel.account("default", "allowlist", new JsonArray().add("111")))));
+    JsonObject ann = forum.dm("111", "hi [in:D1]");
+    JsonObject bob = forum.dm("222", "hi [in:D2]");
+    JsonObject annOnSlack = slack.dm("111", "hi [in:D3]");
+    forum.awaitText("111", "[in:D1]");
+    forum.awaitText("222", "[in:D2]");
+    slack.awaitText("111", "[in:D3]");
+    assertThat(ann.getString("sessionKey")).isEqualTo("agent:main:forum:direct:111");
+    assertThat(bob.getString("sessionKey")).isEqualTo("agent:main:forum:direct:222");
+    assertThat(annOnSlack.getString("sessionKey")).isEqualTo("agent:main:slack:direct:111");
+    assertThat(count("SELECT COUNT(*) FROM sessions")).isEqualTo(3);
+  }
+
+  @ParameterizedTest(name = "dmScope {0} → {1}")
+  @CsvSource({
+      "main, agent:main:home",
+      "per-peer, agent:main:direct:111",
+      "per-channel-peer, agent:main:forum:direct:111",
+      "per-account-channel-peer, agent:main:forum:default:direct:111"})
+  @DisplayName("a DM lands on the key its dmScope names (with a custom mainKey)")
+  void dmScopes(String scope, String key) {
+    start(TestGateway.echoWorkspace().put("session", new JsonObject().put("dmScope", scope).put("mainKey", "home"))
+        .put("channels", channels(TestChannel.account("default", "open", new JsonArray()),
+            TestChannel.account("default", "open", new JsonArray()))));
+    JsonObject first = forum.dm("111", "hi [in:K1]");
+    JsonObject again = forum.dm("111", "again [in:K2]");
+    forum.awaitText("111", "[in:K2]");
+    assertThat(first.getString("sessionKey")).isEqualTo(key);
+    assertThat(again.getString("sessionKey")).isEqualTo(key);
+    assertThat(again.getString("sessionId")).isEqualTo(first.getString("sessionId"));
+  }
+
+  @Test
+  @DisplayName("groups, rooms, Slack threads, Discord threads (a thread is its own chat under its parent) and topics have their own keys")
+  void chatKeyShapes() {
+    start(TestGateway.echoWorkspace().put("channels", channels(
+        TestChannel.account("default", "open", new JsonArray()).put("requireMention", false),
+        TestChannel.account("default", "open", new JsonArray()).put("requireMention", false))));
+    JsonObject group = forum.send(forum.message().peer("group", "G1").sender("5", "e").text("group [in:S1]").build());
+    JsonObject room = slack.send(slack.message().peer("channel", "C1").sender("5", "e").text("room [in:S2]").build());
+    JsonObject slackThread = slack.send(slack.message().peer("channel", "C1").thread("1700.1").sender("5", "e")
+        .text("slack thread [in:S3]").build());
+    JsonObject discordThread = forum.send(forum.message().peer("channel", "T77").parentPeer("C9").sender("5", "e")
+        .text("discord thread [in:S4]").build());
+    JsonObject topic = forum.send(forum.message().peer("group", "G1").topic("7").sender("5", "e").text("topic [in:S5]").build());
+    assertThat(group.getString("sessionKey")).isEqualTo("agent:main:forum:group:g1");
+    assertThat(room.getString("sessionKey")).isEqualTo("agent:main:slack:channel:c1");
+    assertThat(slackThread.getString("sessionKey")).isEqualTo("agent:main:slack:channel:c1:thread:1700.1");
+    assertThat(discordThread.getString("sessionKey")).isEqualTo("agent:main:forum:channel:c9:thread:t77");
+    assertThat(topic.getString("sessionKey")).isEqualTo("agent:main:forum:group:g1:topic:7");
+    // every reply goes back to the chat and thread it came from
+    assertThat(slack.awaitText("C1", "[in:S3]").threadId()).isEqualTo("1700.1");
+    assertThat(forum.awaitText("T77", "[in:S4]").threadId()).isNull();
+    assertThat(forum.awaitText("G1", "[in:S5]").threadId()).isEqualTo("7");
+    assertThat(forum.awaitText("G1", "[in:S1]").threadId()).isNull();
+    assertThat(slack.awaitText("C1", "[in:S2]").threadId()).isNull();
+    assertThat(count("SELECT COUNT(DISTINCT session_key) FROM sessions")).isEqualTo(5);
+  }
+
+  @Test
+  @DisplayName("R1: a reply goes back through the account the message came in on")
+  void replyToSameAccount() {
+    JsonObject forumChannel = new JsonObject().put("accounts", new JsonArray()
+        .add(TestChannel.account("default", "open", new JsonArray()))
+        .add(TestChannel.account("second", "open", new JsonArray())));
+    start(TestGateway.echoWorkspace().put("channels", new JsonObject().put("forum", forumChannel)
+        .put("slack", new JsonObject().put("accounts", new JsonArray().add(TestChannel.account("default", "open",
+            new JsonArray()))))));
+    try (TestChannel second = new TestChannel(vertx, db, "w", "forum", "second")) {
+      second.dm("7", "via the second bot [in:A2]");
+      second.awaitText("7", "[in:A2]");
+      forum.dm("7", "via the first bot [in:A1]");
+      forum.awaitText("7", "[in:A1]");
+      assertThat(second.chat("7")).extracting(TestChannel.Shown::text).singleElement().asString().contains("[in:A2]");
+      assertThat(forum.chat("7")).extracting(TestChannel.Shown::text).singleElement().asString().contains("[in:A1]");
+    }
   }
 
   @Test
