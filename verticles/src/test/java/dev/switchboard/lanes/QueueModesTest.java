@@ -21,6 +21,10 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -419,6 +423,36 @@ class QueueModesTest {
     gate.complete();
     chat.awaitText("u", "<<end-X2>>");
     assertThat(texts("u")).hasSize(3).first().asString().startsWith("Running a turn");
+  }
+
+  @Test
+  @DisplayName("the workspace cap holds a second session's turn back; status and REST /api/lanes say it waits and why")
+  void interactiveCap() throws Exception {
+    start(new JsonObject(), new JsonObject().put("maxConcurrentTurns", 1));
+    Promise<Void> gate = holdNextCall();
+    JsonObject x = chat.dm("x", "X [in:L1]");
+    model.awaitRequests(1, WAIT);
+    JsonObject y = chat.dm("y", "Y [in:L2]");
+    JsonObject lane = lane(y.getString("sessionKey"));
+    assertThat(lane.containsKey("running")).isFalse();
+    assertThat(queuedRuns(lane)).containsExactly(run(y));
+    assertThat(lane.getString("waitingReason")).isEqualTo("workspace limit of 1 concurrent turns reached");
+    assertThat(status(null).getInteger("running")).isEqualTo(1);
+
+    HttpResponse<String> rest = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+            "http://127.0.0.1:" + gateway.port("w") + "/api/lanes?sessionKey=" + y.getString("sessionKey")))
+        .header("Authorization", "Bearer " + TestGateway.TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(rest.statusCode()).isEqualTo(200);
+    JsonObject viaRest = new JsonObject(rest.body()).getJsonArray("lanes").getJsonObject(0);
+    assertThat(viaRest.getString("waitingReason")).isEqualTo("workspace limit of 1 concurrent turns reached");
+    assertThat(queuedRuns(viaRest)).containsExactly(run(y));
+    assertThat(runningRun(lane(x.getString("sessionKey")))).isEqualTo(run(x));
+
+    gate.complete();
+    chat.awaitText("y", "<<end-L2>>");
+    assertThat(texts("x")).containsExactly("<<L1>> ok <<end-L1>>");
+    // Y's model call came only after X's turn had ended
+    assertThat(model.requests().get(1).conversation().lastUserTextValue()).contains("[in:L2]");
   }
 
   @Test
