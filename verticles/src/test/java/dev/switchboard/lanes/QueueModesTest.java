@@ -456,6 +456,40 @@ class QueueModesTest {
   }
 
   @Test
+  @DisplayName("deleting a session with a turn running or waiting, or a group session, is refused; an idle direct one goes")
+  void deleteRules() {
+    start(new JsonObject(), new JsonObject().put("maxConcurrentTurns", 1));
+    JsonObject group = chat.send(chat.message().peer("group", "-9").sender("g", "g").mentioned(true)
+        .text("group [in:E0]").build());
+    chat.awaitText("-9", "<<end-E0>>");
+    Promise<Void> gate = holdNextCall();
+    JsonObject running = chat.dm("x", "X [in:E1]");
+    model.awaitRequests(2, WAIT);
+    // waits for the workspace's only slot: queued, not running
+    JsonObject queued = chat.dm("y", "Y [in:E2]");
+    assertThat(queuedRuns(lane(queued.getString("sessionKey")))).containsExactly(run(queued));
+    try (ProtocolClient c = gateway.client("w")) {
+      for (JsonObject busy : List.of(running, queued)) {
+        JsonObject refused = c.request("sessions.delete", new JsonObject().put("key", busy.getString("sessionKey")));
+        assertThat(refused.getBoolean("ok")).isFalse();
+        assertThat(refused.getJsonObject("error").getString("code")).isEqualTo("INVALID_REQUEST");
+        assertThat(refused.getJsonObject("error").getString("message"))
+            .isEqualTo("the session has a turn running or waiting; stop it first");
+      }
+      JsonObject kept = c.request("sessions.delete", new JsonObject().put("key", group.getString("sessionKey")));
+      assertThat(kept.getBoolean("ok")).isFalse();
+      assertThat(kept.getJsonObject("error").getString("message"))
+          .isEqualTo("only a direct session that is not running can be deleted; group sessions are kept");
+      gate.complete();
+      chat.awaitText("y", "<<end-E2>>");
+      assertThat(c.call("sessions.delete", new JsonObject().put("key", queued.getString("sessionKey")))
+          .getBoolean("deleted")).isTrue();
+      assertThat(count("SELECT COUNT(*) FROM sessions WHERE id = '" + queued.getString("sessionId") + "'")).isZero();
+      assertThat(count("SELECT COUNT(*) FROM sessions WHERE id = '" + group.getString("sessionId") + "'")).isEqualTo(1);
+    }
+  }
+
+  @Test
   @DisplayName("background turns have their own slots: they never delay a reply")
   void backgroundNeverDelaysReplies() throws Exception {
     start(new JsonObject(), new JsonObject().put("maxConcurrentTurns", 1).put("maxBackgroundTurns", 1));

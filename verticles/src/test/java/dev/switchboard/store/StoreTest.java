@@ -151,6 +151,55 @@ class StoreTest {
   }
 
   @Test
+  @DisplayName("reopening a session keeps its original source and merges new metadata; nothing new writes nothing")
+  void reopenKeepsSourceMergesMetadata() {
+    SessionStore sessions = new SessionStore(pool);
+    JsonObject source = new JsonObject().put("kind", "channel").put("platform", "telegram").put("type", "direct")
+        .put("triggerId", "r1");
+    Session opened = await(sessions.open("agent:main:direct:ann", "main", source, new JsonObject()
+        .put("channel", "telegram").put("peer", new JsonObject().put("kind", "direct").put("id", "1"))));
+    Session reopened = await(sessions.open("agent:main:direct:ann", "main", new JsonObject().put("kind", "api"),
+        new JsonObject().put("channel", "slack").put("topic", "7")));
+    assertThat(reopened.id()).isEqualTo(opened.id());
+    assertThat(reopened.source()).isEqualTo(source);
+    assertThat(reopened.metadata()).isEqualTo(new JsonObject().put("channel", "slack")
+        .put("peer", new JsonObject().put("kind", "direct").put("id", "1")).put("topic", "7"));
+    // metadata it already holds: nothing changes
+    await(sessions.open("agent:main:direct:ann", "main", source, new JsonObject().put("channel", "slack")));
+    assertThat(await(sessions.find(opened.id())).metadata()).isEqualTo(reopened.metadata());
+    assertThat(SessionStore.containsAll(reopened.metadata(), new JsonObject().put("topic", "7"))).isTrue();
+    assertThat(SessionStore.containsAll(reopened.metadata(), new JsonObject().put("topic", "8"))).isFalse();
+  }
+
+  @Test
+  @DisplayName("only a direct session that is not running is deleted, with its events; group sessions are kept")
+  void deleteRules() {
+    SessionStore sessions = new SessionStore(pool);
+    EventStore events = new EventStore(pool);
+    Session group = await(sessions.open("agent:main:telegram:group:-1", "main", new JsonObject().put("type", "group"),
+        new JsonObject()));
+    Session running = await(sessions.open("agent:main:direct:bob", "main", new JsonObject().put("type", "direct"),
+        new JsonObject()));
+    Session idle = await(sessions.open("agent:main:direct:ann", "main", new JsonObject().put("type", "direct"),
+        new JsonObject()));
+    await(append(events, idle.id(), List.of(new SessionEvent.New(SessionEvent.USER_MESSAGE, "r1",
+        new JsonObject().put("text", "hi").put("sender", new JsonObject().put("person", "ann"))))));
+    await(sessions.setStatus(running.id(), Session.RUNNING));
+
+    assertThat(await(sessions.deleteDirect(group.id()))).isFalse();
+    assertThat(await(sessions.deleteDirect(running.id()))).isFalse();
+    assertThat(await(sessions.find(group.id()))).isNotNull();
+    assertThat(await(sessions.find(running.id()))).isNotNull();
+    assertThat(await(sessions.deleteDirect(idle.id()))).isTrue();
+    assertThat(await(sessions.find(idle.id()))).isNull();
+    assertThat(await(sessions.head("agent:main:direct:ann"))).isNull();
+    assertThat(await(events.messages(idle.id(), 10))).isEmpty();
+    assertThat(TestDatabases.scalar(db, schema, "SELECT COUNT(*) FROM session_participants WHERE session_id = '"
+        + idle.id() + "'")).isEqualTo(0L);
+    assertThat(await(sessions.deleteDirect(idle.id()))).isFalse();
+  }
+
+  @Test
   @DisplayName("an inbound message is stored once per platform id; a replay is found, not stored again")
   void inboundDedupe() {
     InboundStore inbound = new InboundStore(pool);
