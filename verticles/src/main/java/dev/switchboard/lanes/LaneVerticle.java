@@ -1,6 +1,7 @@
 package dev.switchboard.lanes;
 
 import dev.switchboard.agent.AbortSignal;
+import dev.switchboard.agent.AgentAddresses;
 import dev.switchboard.agent.AgentRunner;
 import dev.switchboard.agent.SilenceMarkers;
 import dev.switchboard.agent.ToolContext;
@@ -191,7 +192,7 @@ public final class LaneVerticle extends VerticleBase {
     outbox = new OutboxStore(pool);
     sessions = new SessionStore(pool);
     homes = new HomeTargetStore(pool);
-    history = new HistoryCache(events, workspace.session().cacheSessions(), workspace.session().cacheMessages());
+    history = new HistoryCache(events, sessions, workspace.session().cacheSessions(), workspace.session().cacheMessages());
     log = new SessionLog(pool, events, history);
     // every turn the caps let run may be in a model call at once: the pool must not be a hidden cap
     int modelConnections = Math.max(ModelProviders.DEFAULT_CONNECTIONS_PER_HOST,
@@ -205,6 +206,7 @@ public final class LaneVerticle extends VerticleBase {
             bus.<JsonObject>consumer(LaneAddresses.ABORT, this::onAbort).completion(),
             bus.<JsonObject>consumer(LaneAddresses.WAIT, this::onWait).completion(),
             bus.<JsonObject>consumer(LaneAddresses.RUN, this::onRun).completion(),
+            bus.<JsonObject>consumer(AgentAddresses.WORKING_MEMORY, this::onWorkingMemory).completion(),
             bus.<JsonObject>consumer(LaneAddresses.STATUS, m -> m.reply(status(m.body() == null ? null
                 : m.body().getString("sessionKey")))).completion()))
         // a process that stopped mid-turn left those sessions marked running
@@ -1210,6 +1212,34 @@ public final class LaneVerticle extends VerticleBase {
           .put("startedAt", start == null ? p.getLong("startedAt") : start.payload().getLong("startedAt"))
           .put("endedAt", p.getLong("endedAt")).put("text", p.getString("text", ""))
           .put("error", p.getString("error")).put("stopReason", p.getString("stopReason")));
+    });
+  }
+
+  /**
+   * {@code working_memory_update} from a turn's agent: the session's working memory, replaced (an
+   * empty text clears it). The lane writes it, so the next turn's context shows it at once.
+   */
+  private void onWorkingMemory(Message<JsonObject> msg) {
+    String sessionId = msg.body().getString("sessionId");
+    if (sessionId == null || !(msg.body().getValue("text") instanceof String text)) {
+      msg.fail(BusFailure.BAD_REQUEST, "sessionId and text are required");
+      return;
+    }
+    if (text.length() > AgentAddresses.WORKING_MEMORY_MAX_CHARS) {
+      msg.fail(BusFailure.BAD_REQUEST, "working memory is limited to " + AgentAddresses.WORKING_MEMORY_MAX_CHARS
+          + " characters, got " + text.length());
+      return;
+    }
+    String value = text.isBlank() ? null : text.strip();
+    sessions.setWorkingMemory(sessionId, value).onComplete(ar -> {
+      if (ar.failed()) {
+        BusFailure.reply(msg, ar.cause(), LOG);
+      } else if (!ar.result()) {
+        msg.fail(BusFailure.NOT_FOUND, "no session " + sessionId);
+      } else {
+        history.workingMemoryChanged(sessionId, value);
+        msg.reply(new JsonObject().put("sessionId", sessionId).put("chars", value == null ? 0 : value.length()));
+      }
     });
   }
 

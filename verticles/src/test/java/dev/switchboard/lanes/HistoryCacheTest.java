@@ -42,7 +42,7 @@ class HistoryCacheTest {
     pool = Database.pool(vertx, db, schema);
     events = new EventStore(pool);
     sessions = new SessionStore(pool);
-    cache = new HistoryCache(events, 2, 3);
+    cache = new HistoryCache(events, sessions, 2, 3);
   }
 
   @AfterEach
@@ -121,7 +121,7 @@ class HistoryCacheTest {
   @Test
   @DisplayName("a cache of zero sessions keeps nothing and reads every history from the store")
   void disabled() {
-    cache = new HistoryCache(events, 0, 3);
+    cache = new HistoryCache(events, sessions, 0, 3);
     String a = session("agent:main:a");
     store(a, "a1", true);
     assertThat(recent(a, 3)).containsExactly("a1");
