@@ -1062,8 +1062,12 @@ public final class LaneVerticle extends VerticleBase {
       LOG.warn("not mirroring delivery {}: no agent {} for session key {}", msg.body().getString("obligationId"), agentId, key);
       return;
     }
-    sessionOf(key, agentId, new JsonObject().put("kind", "channel").put("interactive", true)
-            .put("platform", msg.body().getString("channel")).put("type", "direct"), new JsonObject())
+    // a chat that first hears from the agent this way: its session's source is that chat
+    JsonObject target = msg.body().getJsonObject("target", new JsonObject());
+    JsonObject source = new JsonObject().put("kind", "channel").put("interactive", true)
+        .put("platform", msg.body().getString("channel")).put("triggerId", msg.body().getString("runId"))
+        .put("type", "direct".equals(target.getString("peerKind", "direct")) ? "direct" : "group");
+    sessionOf(key, agentId, source, new JsonObject())
         .compose(sessionId -> append(sessionId, List.of(new SessionEvent.New(SessionEvent.ASSISTANT_NOTE,
                 msg.body().getString("runId"), new JsonObject().put("text", text).put("mirrored", true)
                 .put("obligationId", msg.body().getString("obligationId")))))

@@ -2,6 +2,8 @@ package dev.switchboard.routing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.switchboard.delivery.DeliveryAddresses;
+import dev.switchboard.delivery.ReplyTarget;
 import dev.switchboard.lanes.LaneAddresses;
 import dev.switchboard.store.DatabaseConfig;
 import dev.switchboard.support.ProtocolClient;
@@ -176,6 +178,23 @@ class RoutingTest {
       assertThat(source(created.getString("sessionId"))).isEqualTo(new JsonObject().put("kind", "cli")
           .put("interactive", true).put("platform", "webchat").put("type", "direct"));
     }
+  }
+
+  @Test
+  @DisplayName("a session opened by a message delivered into a group chat (mirroring) is a group session")
+  void mirroredSessionSource() {
+    start(TestGateway.echoWorkspace().put("channels", channels(TestChannel.account("default", "open", new JsonArray()),
+        TestChannel.account("default", "open", new JsonArray()))));
+    String key = "agent:main:forum:group:-8";
+    vertx.eventBus().publish("ws.w." + DeliveryAddresses.DELIVERED, new JsonObject()
+        .put("obligationId", "o-1").put("runId", "cron-1").put("channel", "forum").put("accountId", "default")
+        .put("target", new ReplyTarget("forum", "default", "group", "-8", null, null).toJson())
+        .put("text", "deploy done").put("mirrorSessionKey", key));
+    // recorded a moment after the publish: wait for the mirrored note
+    TestDatabases.awaitValue(db, db.workspaceSchema("w"), "SELECT COUNT(*) FROM session_events WHERE type = 'assistant_note'",
+        1L);
+    assertThat(source(sessionOf(key))).isEqualTo(new JsonObject().put("kind", "channel").put("interactive", true)
+        .put("platform", "forum").put("triggerId", "cron-1").put("type", "group"));
   }
 
   String sessionOf(String key) {
