@@ -1,5 +1,6 @@
 package dev.switchboard.lanes;
 
+import static dev.switchboard.support.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.switchboard.store.Database;
@@ -8,7 +9,6 @@ import dev.switchboard.store.EventStore;
 import dev.switchboard.store.SessionEvent;
 import dev.switchboard.store.SessionStore;
 import dev.switchboard.support.TestDatabases;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
@@ -50,14 +50,6 @@ class HistoryCacheTest {
     pool.close().await(10, TimeUnit.SECONDS);
     vertx.close().await(10, TimeUnit.SECONDS);
     TestDatabases.dropSchemas(db);
-  }
-
-  static <T> T await(Future<T> f) {
-    try {
-      return f.await(20, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   String session(String key) {

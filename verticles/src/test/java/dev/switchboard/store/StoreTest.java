@@ -1,5 +1,6 @@
 package dev.switchboard.store;
 
+import static dev.switchboard.support.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.switchboard.support.TestDatabases;
@@ -45,14 +46,6 @@ class StoreTest {
     pool.close().await(10, TimeUnit.SECONDS);
     vertx.close().await(10, TimeUnit.SECONDS);
     TestDatabases.dropSchemas(db);
-  }
-
-  static <T> T await(Future<T> f) {
-    try {
-      return f.await(20, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   @Test
