@@ -298,11 +298,12 @@ public final class RoutingVerticle extends VerticleBase {
 
   /**
    * Messages accepted by an earlier process but not finished: route them again, in arrival order,
-   * page by page until none is left. Only messages stored before the replay began: later ones are
-   * being routed as they come.
+   * page by page until none is left. It ends at the newest one unfinished when it began (read from
+   * the table, not the clock): messages arriving meanwhile are routed as they come.
    */
   private Future<Void> replayUnfinished() {
-    return replayPage(Instant.now(), null, 0).onSuccess(n -> {
+    return inbound.lastUnfinishedAt().compose(last -> last == null ? Future.succeededFuture(0)
+        : replayPage(last, null, 0)).onSuccess(n -> {
       if (n > 0) {
         LOG.info("workspace {}: resumed {} queued message(s) from before the restart", workspace.id(), n);
       }

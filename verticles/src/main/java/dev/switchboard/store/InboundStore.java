@@ -99,8 +99,15 @@ public final class InboundStore {
         .map(InboundStore::first);
   }
 
+  /** When the newest unfinished message was accepted, or null when none is: where a replay ends. */
+  public Future<Instant> lastUnfinishedAt() {
+    return pool.preparedQuery("SELECT MAX(received_at) AS last FROM inbound WHERE status IN (?, ?)")
+        .execute(Tuple.of(InboundRecord.RECEIVED, InboundRecord.QUEUED))
+        .map(rows -> Rows.instant(rows.iterator().next(), "last"));
+  }
+
   /**
-   * Messages accepted before {@code receivedBy} but not finished, oldest first, after {@code after}
+   * Messages accepted up to {@code receivedBy} but not finished, oldest first, after {@code after}
    * (null: from the start): one page of the durable queue to resume after a restart. Keyset paging,
    * so a page is found the same way whether or not the rows before it were finished meanwhile.
    */

@@ -219,7 +219,8 @@ class StoreTest {
     await(inbound.finish(accepted.get(2).id(), InboundRecord.REFUSED));
     Instant cutoff = Instant.now();
     // accepted after the cutoff: not part of this replay
-    await(inbound.accept("telegram", "bot", "m-late", "run-late", new JsonObject()));
+    InboundRecord late = await(inbound.accept("telegram", "bot", "m-late", "run-late", new JsonObject()));
+    assertThat(await(inbound.lastUnfinishedAt())).isAfterOrEqualTo(cutoff.truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
     List<String> seen = new ArrayList<>();
     InboundRecord after = null;
     while (true) {
@@ -235,6 +236,8 @@ class StoreTest {
       after = page.get(page.size() - 1);
     }
     assertThat(seen).containsExactly("run-0", "run-3", "run-4", "run-5", "run-6");
+    await(inbound.finish(late.id(), InboundRecord.DONE));
+    assertThat(await(inbound.lastUnfinishedAt())).isNull();
   }
 
   @Test
