@@ -323,8 +323,10 @@ class QueueModesTest {
     TestChannel.Shown preview = chat.await(s -> run(a).equals(s.runId()) && s.text().contains("partial"));
     chat.dm("u", "/stop");
     chat.awaitText("u", "Stopped.");
-    chat.dm("u", "next [in:T2]");
+    JsonObject next = chat.dm("u", "next [in:T2]");
     chat.awaitText("u", "<<end-T2>>");
+    // the preview can show the whole text before the turn has ended: its delivery marks the end
+    TestDatabases.awaitDelivered(db, db.workspaceSchema("w"), run(next));
     // everything the stopped turn sent went out before the confirmation; nothing of it came after
     List<ChannelOutlet.Request> calls = chat.calls(r -> true);
     int confirmation = calls.indexOf(calls.stream().filter(r -> "Stopped.".equals(r.text())).findFirst().orElseThrow());
