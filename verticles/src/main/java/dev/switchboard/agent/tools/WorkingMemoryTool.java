@@ -30,8 +30,12 @@ final class WorkingMemoryTool {
       String text = Args.optionalString(args, "text", AgentAddresses.WORKING_MEMORY_MAX_CHARS);
       return bus.request(AgentAddresses.WORKING_MEMORY, new JsonObject().put("sessionId", ctx.sessionId())
               .put("text", text), BUS_TIMEOUT_MS)
-          .recover(err -> BusFailure.codeOf(err) == BusFailure.BAD_REQUEST || BusFailure.codeOf(err) == BusFailure.NOT_FOUND
-              ? Future.failedFuture(new ToolError(err.getMessage())) : Future.failedFuture(err))
+          // what the lanes refuse is the model's to fix: shown to it as the tool's error
+          .recover(err -> {
+            int code = BusFailure.codeOf(err);
+            return Future.failedFuture(code == BusFailure.BAD_REQUEST || code == BusFailure.NOT_FOUND
+                ? new ToolError(err.getMessage()) : err);
+          })
           .map(reply -> reply.getInteger("chars", 0) == 0 ? "Working memory cleared."
               : "Working memory saved (" + reply.getInteger("chars") + " characters).");
     });
