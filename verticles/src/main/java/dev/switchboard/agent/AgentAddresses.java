@@ -13,6 +13,15 @@ public final class AgentAddresses {
    * not exist, 400 when it is the sender's own session.
    */
   public static final String SESSION_SEND = "agent.sessions.send";
+  /**
+   * {@code {sessionId, text}} → {@code {sessionId, chars}}: replace a session's working memory (the
+   * {@code working_memory_update} tool); an empty text clears it. The lanes serve it: they own the
+   * session and keep what the next turn's context shows current. 400 when the text is longer than
+   * {@link #WORKING_MEMORY_MAX_CHARS}, 404 for an unknown session.
+   */
+  public static final String WORKING_MEMORY = "agent.sessions.workingMemory";
+  /** The longest working memory a session keeps. */
+  public static final int WORKING_MEMORY_MAX_CHARS = 4_000;
 
   private AgentAddresses() {
   }

@@ -21,7 +21,8 @@ import java.util.Set;
  *   <li>a system prompt: one line naming the agent, then the agent's files ({@code AGENTS.md,
  *       SOUL.md, USER.md, MEMORY.md}, each capped at {@code context.fileMaxChars} and all of them at
  *       {@code context.totalFileMaxChars}; oversize files are truncated in the prompt and stay whole
- *       on disk), then the summary of the session's latest compaction, if any;</li>
+ *       on disk), then the summary of the session's latest compaction, if any, then the session's
+ *       working memory, if any (what the agent keeps with {@code working_memory_update});</li>
  *   <li>the session's earlier messages after that compaction: at most {@code session.historyLimit}
  *       of them and at most {@code context.historyMaxChars} characters, newest kept (unmentioned group
  *       messages only when {@code session.unmentionedContext} says so);</li>
@@ -67,13 +68,14 @@ public final class ContextAssembler {
    * @param omittedMessages earlier messages left out by the history caps
    */
   public record Assembled(String system, List<ChatMessage> history, List<FileView> files, Compaction compaction,
-      int omittedMessages) {
+      int omittedMessages, int workingMemoryChars) {
     JsonObject describe() {
       JsonArray f = new JsonArray();
       files.forEach(v -> f.add(v.toJson()));
       return new JsonObject().put("files", f)
           .put("compaction", compaction.entryId() == null ? null : compaction.toJson())
-          .put("historyMessages", history.size()).put("omittedMessages", omittedMessages);
+          .put("historyMessages", history.size()).put("omittedMessages", omittedMessages)
+          .put("workingMemoryChars", workingMemoryChars);
     }
   }
 
@@ -96,7 +98,8 @@ public final class ContextAssembler {
         : history.latestCompaction(sessionId);
     Future<List<SessionEvent>> recent = sessionId == null || historyLimit == 0 ? Future.succeededFuture(List.of())
         : history.recent(sessionId, historyLimit + excludeRuns.size() + 1);
-    return Future.all(prompt, compactionEvent, recent).map(all -> {
+    Future<String> workingMemory = sessionId == null ? Future.succeededFuture(null) : history.workingMemory(sessionId);
+    return Future.all(prompt, compactionEvent, recent, workingMemory).map(all -> {
       SessionEvent ce = compactionEvent.result();
       Compaction compaction = ce == null ? Compaction.NONE : new Compaction(ce.payload().getString("entryId"),
           ce.payload().getLong("throughSeq", 0L), ce.payload().getString("summary", ""));
@@ -139,7 +142,11 @@ public final class ContextAssembler {
       if (compaction.summary() != null && !compaction.summary().isBlank()) {
         system += "\n\n## Earlier in this conversation (summary)\n" + compaction.summary();
       }
-      return new Assembled(system, kept, views, compaction, omitted);
+      String notes = workingMemory.result();
+      if (notes != null && !notes.isBlank()) {
+        system += "\n\n## Working memory (this session; replace it with working_memory_update)\n" + notes;
+      }
+      return new Assembled(system, kept, views, compaction, omitted, notes == null ? 0 : notes.length());
     });
   }
 

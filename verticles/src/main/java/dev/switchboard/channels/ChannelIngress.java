@@ -45,7 +45,7 @@ public final class ChannelIngress {
     Inbound withRun = in.runId() != null ? in : new Inbound(null, Ids.next(), in.channel(), in.accountId(),
         in.peerKind(), in.peerId(), in.parentPeerId(), in.threadId(), in.threadKind(), in.guildId(), in.roles(),
         in.teamId(), in.senderId(), in.senderName(), in.text(), in.platformMessageId(), in.mentioned(), in.replyTo(),
-        in.sessionKey(), in.agentId(), in.operator(), in.queueMode(), in.receivedAt());
+        in.sessionKey(), in.agentId(), in.operator(), in.queueMode(), in.receivedAt(), in.clientMode());
     return inbound.accept(withRun.channel(), withRun.accountId(), withRun.platformMessageId(), withRun.runId(),
             withRun.toJson())
         .map(rec -> new Stored(rec, rec.duplicate() ? Inbound.fromJson(rec.payload()) : withRun));
@@ -54,10 +54,10 @@ public final class ChannelIngress {
   /** Routes a stored message; answers as {@link #accept} does. */
   public Future<JsonObject> route(Stored s) {
     InboundRecord rec = s.record();
-    if (rec.duplicate() && !InboundRecord.RECEIVED.equals(rec.status())) {
+    if (rec.duplicate() && !rec.routable()) {
       return Future.succeededFuture(repeated(rec));
     }
-    // new, or stored but never taken by a lane (its queue was full, routing was down): route it
+    // new, or stored but never taken by a lane (refused by a full queue, routing was down): route it
     // (again); the lane answers in_flight if a concurrent copy got there first
     Future<JsonObject> routed = bus.request(RoutingAddresses.INBOUND, s.inbound().withInboundId(rec.id()).toJson(),
         ROUTING_TIMEOUT_MS);

@@ -30,7 +30,7 @@ final class AgentViews {
   AgentViews(Vertx vertx, WorkspaceConfig workspace, WorkspaceBus bus, SessionStore sessions, EventStore events) {
     this.workspace = workspace;
     this.sessions = sessions;
-    this.runner = new AgentRunner(vertx, bus, HistorySource.of(events), events, sessions);
+    this.runner = new AgentRunner(vertx, bus, HistorySource.of(events, sessions), events, sessions);
   }
 
   /** The canonical form of a session key a client sent (fails with 400 for a malformed one). */

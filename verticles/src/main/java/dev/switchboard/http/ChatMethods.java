@@ -142,7 +142,7 @@ final class ChatMethods {
     refuseAttachments(c);
     c.connection.sentTo(key);
     return s.webchat().submit(new WebchatChannel.Message(key, SessionKeys.agentOf(key), message, idem,
-            sender(c), c.connection.clientId, queueMode(c)))
+            sender(c), c.connection.clientId, queueMode(c), c.connection.clientMode))
         .map(r -> {
           String status = r.getString("status", "started");
           if (status.equals("rejected")) {
@@ -347,7 +347,7 @@ final class ChatMethods {
     long acceptedAt = System.currentTimeMillis();
     c.connection.sentTo(key);
     return s.webchat().submit(new WebchatChannel.Message(key, agentId, message, idem, sender(c),
-            c.connection.clientId, queueMode(c)))
+            c.connection.clientId, queueMode(c), c.connection.clientMode))
         .compose(r -> {
           String runId = r.getString("runId", idem);
           String status = r.getString("status", "started");

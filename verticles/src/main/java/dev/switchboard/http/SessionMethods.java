@@ -3,6 +3,7 @@ package dev.switchboard.http;
 import dev.switchboard.channels.webchat.WebchatChannel;
 import dev.switchboard.lanes.LaneAddresses;
 import dev.switchboard.routing.SessionKeys;
+import dev.switchboard.routing.SessionSource;
 import dev.switchboard.store.Ids;
 import dev.switchboard.store.Session;
 import dev.switchboard.workspace.WorkspaceConfig;
@@ -157,7 +158,8 @@ final class SessionMethods {
       throw c.invalid("unknown agent \"" + agentId + "\" in session key");
     }
     return s.webchat().submit(new WebchatChannel.Message(key, agentId, "/" + (reason == null ? "reset" : reason),
-            UUID.randomUUID().toString(), "operator:" + c.connection.clientId, c.connection.clientId, null))
+            UUID.randomUUID().toString(), "operator:" + c.connection.clientId, c.connection.clientId, null,
+            c.connection.clientMode))
         .compose(r -> s.sessions().find(r.getString("sessionId", "")))
         .map(x -> {
           if (x == null) {
@@ -190,8 +192,10 @@ final class SessionMethods {
     if (s.workspace().agent(keyAgent) == null) {
       throw c.invalid("unknown agent \"" + keyAgent + "\" in session key");
     }
-    JsonObject source = new JsonObject().put("kind", "api").put("interactive", true).put("platform", "webchat")
-        .put("type", SessionKeys.kindOf(key).equals("direct") ? "direct" : "group");
+    boolean withMessage = message != null && !message.isBlank();
+    String runId = idem == null || idem.isEmpty() ? UUID.randomUUID().toString() : idem;
+    JsonObject source = SessionSource.operator(c.connection.clientMode, WebchatChannel.CHANNEL, key,
+        withMessage ? runId : null);
     return s.sessions().head(key).compose(existing -> {
       if (existing != null) {
         return Future.failedFuture(ProtocolError.invalidParams("sessions.create", "session already exists: " + key));
@@ -201,12 +205,11 @@ final class SessionMethods {
       s.sessionsChanged(new JsonObject().put("sessionKey", key).put("agentId", keyAgent).put("sessionId", x.id())
           .put("reason", "new").put("updatedAt", x.lastActivityAt().toEpochMilli()));
       JsonObject out = new JsonObject().put("ok", true).put("key", key).put("sessionId", x.id()).put("entry", entry(x));
-      if (message == null || message.isBlank()) {
+      if (!withMessage) {
         return Future.succeededFuture(out);
       }
-      String runId = idem == null || idem.isEmpty() ? UUID.randomUUID().toString() : idem;
       return s.webchat().submit(new WebchatChannel.Message(key, keyAgent, message, runId,
-              "operator:" + c.connection.clientId, c.connection.clientId, null))
+              "operator:" + c.connection.clientId, c.connection.clientId, null, c.connection.clientMode))
           .map(r -> out.put("runStarted", true).put("runId", r.getString("runId", runId)));
     });
   }

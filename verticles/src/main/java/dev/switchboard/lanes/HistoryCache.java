@@ -3,6 +3,7 @@ package dev.switchboard.lanes;
 import dev.switchboard.agent.HistorySource;
 import dev.switchboard.store.EventStore;
 import dev.switchboard.store.SessionEvent;
+import dev.switchboard.store.SessionStore;
 import io.vertx.core.Future;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -11,14 +12,15 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Recent conversation messages (and the latest compaction) of the most recently active sessions, so
- * a turn's context does not cost a query. Bounded: at most {@code maxSessions} sessions × {@code maxMessages} messages; the
+ * Recent conversation messages (and the latest compaction and working memory) of the most recently
+ * active sessions, so a turn's context does not cost a query. Bounded: at most {@code maxSessions} sessions × {@code maxMessages} messages; the
  * least recently used session is dropped first, and anything not cached is read from the store.
  * Every message of a workspace is stored through its lane verticle, which keeps this cache current
  * ({@link #stored}). Used from the lane verticle's context only.
  */
 final class HistoryCache implements HistorySource {
   private final EventStore events;
+  private final SessionStore sessionStore;
   private final int maxSessions;
   private final int maxMessages;
   private final Map<String, ArrayDeque<SessionEvent>> sessions;
@@ -27,9 +29,12 @@ final class HistoryCache implements HistorySource {
   private final Map<String, SessionEvent> compactions;
   private static final SessionEvent NONE = new SessionEvent(null, 0, "none", null, new io.vertx.core.json.JsonObject(),
       java.time.Instant.EPOCH);
+  /** Working memory per cached session ("" when it has none); the lane is its only writer. */
+  private final Map<String, String> workingMemory;
 
-  HistoryCache(EventStore events, int maxSessions, int maxMessages) {
+  HistoryCache(EventStore events, SessionStore sessionStore, int maxSessions, int maxMessages) {
     this.events = events;
+    this.sessionStore = sessionStore;
     this.maxSessions = maxSessions;
     this.maxMessages = maxMessages;
     this.sessions = new LinkedHashMap<>(16, 0.75f, true) {
@@ -44,6 +49,35 @@ final class HistoryCache implements HistorySource {
         return size() > HistoryCache.this.maxSessions;
       }
     };
+    this.workingMemory = new LinkedHashMap<>(16, 0.75f, true) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+        return size() > HistoryCache.this.maxSessions;
+      }
+    };
+  }
+
+  @Override
+  public Future<String> workingMemory(String sessionId) {
+    String known = workingMemory.get(sessionId);
+    if (known != null) {
+      return Future.succeededFuture(known.isEmpty() ? null : known);
+    }
+    return sessionStore.find(sessionId).map(s -> {
+      String text = s == null ? null : s.workingMemory();
+      if (maxSessions > 0) {
+        // a write that happened while this read ran has already been recorded: keep it
+        workingMemory.putIfAbsent(sessionId, text == null ? "" : text);
+      }
+      return text;
+    });
+  }
+
+  /** The lane stored a session's new working memory (null: cleared). */
+  void workingMemoryChanged(String sessionId, String text) {
+    if (maxSessions > 0) {
+      workingMemory.put(sessionId, text == null ? "" : text);
+    }
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.switchboard.lanes;
 
 import dev.switchboard.agent.AbortSignal;
+import dev.switchboard.agent.AgentAddresses;
 import dev.switchboard.agent.AgentRunner;
 import dev.switchboard.agent.SilenceMarkers;
 import dev.switchboard.agent.ToolContext;
@@ -32,12 +33,14 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlClient;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
+import java.util.LinkedList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -71,6 +74,9 @@ public final class LaneVerticle extends VerticleBase {
       "context_length", "Sorry, this conversation has grown too long for the model. Send /new to start afresh.",
       "refusal", "Sorry, I can't help with that.",
       "unknown", "Sorry, I could not answer this time. Please try again.");
+  /** What a channel user sees when a full queue refuses a message. */
+  static final String QUEUE_FULL_NOTICE = "Too many messages are waiting in this conversation, so I did not take"
+      + " your last one. Please send it again once I have answered.";
 
   private WorkspaceConfig workspace;
   private WorkspaceBus bus;
@@ -91,13 +97,17 @@ public final class LaneVerticle extends VerticleBase {
       return size() > 10_000;
     }
   };
-  /** Keys whose session already holds the channel metadata messages carry (no need to merge it again). */
-  private final Set<String> metadataKnown = java.util.Collections.newSetFromMap(new java.util.LinkedHashMap<>(16, 0.75f, true) {
+  /**
+   * Key → the metadata its current session holds, for recently used keys: a message whose channel
+   * metadata is already there needs no write; one that brings something new (another channel, account
+   * or thread) is merged in.
+   */
+  private final Map<String, JsonObject> metadataKnown = new java.util.LinkedHashMap<>(16, 0.75f, true) {
     @Override
-    protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+    protected boolean removeEldestEntry(Map.Entry<String, JsonObject> eldest) {
       return size() > 10_000;
     }
-  });
+  };
   private final Map<String, Future<String>> opening = new HashMap<>();
   private final Map<String, Lane> lanes = new HashMap<>();
   private final Slots interactive = new Slots();
@@ -110,17 +120,25 @@ public final class LaneVerticle extends VerticleBase {
     final Set<Lane> waiting = new LinkedHashSet<>();
   }
 
-  /** One queued message and when it came. {@code behindTurn}: it arrived while a turn was running. */
-  private record Queued(TurnRequest request, long at, boolean behindTurn) {
+  /**
+   * One queued message and when it came. {@code behindTurn}: it arrived while a turn was running;
+   * {@code ahead}: it was put ahead of the waiting messages (an interrupt, or steering a turn never took).
+   */
+  private record Queued(TurnRequest request, long at, boolean behindTurn, boolean ahead) {
+    Queued(TurnRequest request, long at, boolean behindTurn) {
+      this(request, at, behindTurn, false);
+    }
   }
 
   /** One session key's queue and its running turn. */
   private static final class Lane {
     final String sessionKey;
-    final ArrayDeque<Queued> queue = new ArrayDeque<>();
+    final LinkedList<Queued> queue = new LinkedList<>();
     Turn active;
     long collectTimer = -1;
     long lastArrival;
+    /** The sender was told that the full queue refused a message (reset once a message is taken again). */
+    boolean refusalTold;
 
     Lane(String sessionKey) {
       this.sessionKey = sessionKey;
@@ -174,7 +192,7 @@ public final class LaneVerticle extends VerticleBase {
     outbox = new OutboxStore(pool);
     sessions = new SessionStore(pool);
     homes = new HomeTargetStore(pool);
-    history = new HistoryCache(events, workspace.session().cacheSessions(), workspace.session().cacheMessages());
+    history = new HistoryCache(events, sessions, workspace.session().cacheSessions(), workspace.session().cacheMessages());
     log = new SessionLog(pool, events, history);
     // every turn the caps let run may be in a model call at once: the pool must not be a hidden cap
     int modelConnections = Math.max(ModelProviders.DEFAULT_CONNECTIONS_PER_HOST,
@@ -188,6 +206,7 @@ public final class LaneVerticle extends VerticleBase {
             bus.<JsonObject>consumer(LaneAddresses.ABORT, this::onAbort).completion(),
             bus.<JsonObject>consumer(LaneAddresses.WAIT, this::onWait).completion(),
             bus.<JsonObject>consumer(LaneAddresses.RUN, this::onRun).completion(),
+            bus.<JsonObject>consumer(AgentAddresses.WORKING_MEMORY, this::onWorkingMemory).completion(),
             bus.<JsonObject>consumer(LaneAddresses.STATUS, m -> m.reply(status(m.body() == null ? null
                 : m.body().getString("sessionKey")))).completion()))
         // a process that stopped mid-turn left those sessions marked running
@@ -263,7 +282,8 @@ public final class LaneVerticle extends VerticleBase {
   /** The message, now with its session: a command, context without a turn, or a turn for the lane. */
   private void accept(Message<JsonObject> msg, TurnRequest t) {
     runs.get(t.runId()).sessionId = t.sessionId();
-    if (t.command() != null) {
+    // a message that may not trigger a turn is never a command either (routing's group gating decides)
+    if (t.command() != null && t.trigger()) {
       command(t).onComplete(ar -> {
         if (ar.succeeded()) {
           msg.reply(ar.result());
@@ -292,15 +312,11 @@ public final class LaneVerticle extends VerticleBase {
       if (workspace.session().queueDrop().equals("drop-oldest")) {
         dropQueued(lane.queue.pollFirst().request(), "dropped: the session's queue was full");
       } else {
-        // forgotten, so the platform's retry of this message is taken afresh
-        runs.forget(t.runId());
-        if (lane.active == null && lane.queue.isEmpty()) {
-          lanes.remove(lane.sessionKey, lane);
-        }
-        msg.fail(BusFailure.BUSY, "session queue is full (" + lane.queue.size() + " waiting)");
+        refuse(lane, t, msg);
         return;
       }
     }
+    lane.refusalTold = false;
     long now = System.currentTimeMillis();
     lane.lastArrival = now;
     Turn active = lane.active;
@@ -311,7 +327,8 @@ public final class LaneVerticle extends VerticleBase {
     }
     if (active != null && "interrupt".equals(t.queueMode())) {
       active.signal.abort("interrupt");
-      lane.queue.addFirst(new Queued(t, now, true));
+      // ahead of the waiting messages, behind the interrupts that came before it: they run in arrival order
+      lane.queue.add(aheadCount(lane), new Queued(t, now, true, true));
     } else {
       lane.queue.addLast(new Queued(t, now, active != null));
     }
@@ -332,29 +349,30 @@ public final class LaneVerticle extends VerticleBase {
   }
 
   private Future<String> sessionOf(String key, String agentId, JsonObject source, JsonObject metadata) {
-    String known = sessionIds.get(key);
-    if (known != null && metadata.isEmpty()) {
-      return Future.succeededFuture(known);
-    }
     Future<String> pending = opening.get(key);
     if (pending != null) {
-      return pending;
+      // after the open in flight, in arrival order; then this message's metadata may need a merge of its own
+      return pending.compose(x -> sessionOf(key, agentId, source, metadata));
     }
-    if (known != null && metadataKnown.contains(key)) {
+    String known = sessionIds.get(key);
+    JsonObject held = metadataKnown.get(key);
+    if (known != null && (metadata.isEmpty() || held != null && SessionStore.containsAll(held, metadata))) {
       return Future.succeededFuture(known);
     }
-    Future<String> f = sessions.open(key, agentId, source, metadata).map(Session::id);
-    opening.put(key, f);
-    f.onComplete(ar -> {
-      opening.remove(key, f);
+    Promise<String> opened = Promise.promise();
+    opening.put(key, opened.future());
+    sessions.open(key, agentId, source, metadata).onComplete(ar -> {
+      // no longer in flight before anyone waiting on it hears the answer
+      opening.remove(key, opened.future());
       if (ar.succeeded()) {
-        sessionIds.put(key, ar.result());
-        if (!metadata.isEmpty()) {
-          metadataKnown.add(key);
-        }
+        sessionIds.put(key, ar.result().id());
+        metadataKnown.put(key, ar.result().metadata());
+        opened.complete(ar.result().id());
+      } else {
+        opened.fail(ar.cause());
       }
     });
-    return f;
+    return opened.future();
   }
 
   private void replyEnqueued(Message<JsonObject> msg, TurnRequest t, Throwable err) {
@@ -364,6 +382,18 @@ public final class LaneVerticle extends VerticleBase {
     } else {
       msg.reply(new JsonObject().put("runId", t.runId()).put("status", "started").put("sessionId", t.sessionId()));
     }
+  }
+
+  /** How many messages at the head of the queue were put ahead of the others. */
+  private static int aheadCount(Lane lane) {
+    int n = 0;
+    for (Queued q : lane.queue) {
+      if (!q.ahead()) {
+        break;
+      }
+      n++;
+    }
+    return n;
   }
 
   /** Starts the lane's next turn if the lane is free, its collect window has passed and a slot is open. */
@@ -453,7 +483,7 @@ public final class LaneVerticle extends VerticleBase {
       // steer messages the turn never took run next, in the order they came; they were stored already
       List<TurnRequest> leftover = new ArrayList<>(turn.steering);
       for (int i = leftover.size() - 1; i >= 0; i--) {
-        lane.queue.addFirst(new Queued(leftover.get(i).asResumed(), System.currentTimeMillis(), false));
+        lane.queue.addFirst(new Queued(leftover.get(i).asResumed(), System.currentTimeMillis(), false, true));
       }
       pump(lane);
       for (Lane waiting : new ArrayList<>(slots.waiting)) {
@@ -754,12 +784,24 @@ public final class LaneVerticle extends VerticleBase {
         });
   }
 
-  private Future<Void> finishInbounds(io.vertx.sqlclient.SqlClient c, List<TurnRequest> requests) {
+  private Future<Void> finishInbounds(SqlClient c, List<TurnRequest> requests) {
     Future<Void> chain = Future.succeededFuture();
     for (TurnRequest r : requests) {
-      chain = chain.compose(v -> inbound.finish(c, r.inboundId(), InboundRecord.DONE, r.sessionKey(), r.sessionId()));
+      chain = chain.compose(v -> finishInbound(c, r, InboundRecord.DONE));
     }
     return chain;
+  }
+
+  /**
+   * Finishes the inbound message a request came from, inside the caller's transaction. A broadcast
+   * agent finishes only its own share: the message is done when every agent's share is.
+   */
+  private Future<Void> finishInbound(SqlClient c, TurnRequest r, String status) {
+    if (r.inboundId() == null) {
+      return Future.succeededFuture();
+    }
+    return r.shared() ? inbound.finishShare(c, r.inboundId(), r.runId(), status, r.sessionKey(), r.sessionId())
+        : inbound.finish(c, r.inboundId(), status, r.sessionKey(), r.sessionId());
   }
 
   /**
@@ -817,8 +859,7 @@ public final class LaneVerticle extends VerticleBase {
 
   private Future<Void> appendOnly(TurnRequest t) {
     return log.transaction(t.sessionId(), c -> log.append(c, t.sessionId(), List.of(userMessage(t, false)))
-            .compose(stored -> inbound.finish(c, t.inboundId(), InboundRecord.DONE, t.sessionKey(), t.sessionId())
-                .map(v -> stored)))
+            .compose(stored -> finishInbound(c, t, InboundRecord.DONE).map(v -> stored)))
         .map(stored -> {
           log.committed(t.sessionId(), stored);
           stored.forEach(e -> publishAlone(t, e));
@@ -858,8 +899,7 @@ public final class LaneVerticle extends VerticleBase {
         new JsonObject().put("stopReason", "stop").put("timestamp", System.currentTimeMillis()));
     return log.transaction(sessionId, c -> log.append(c, sessionId, list)
             .compose(stored -> (obligation == null ? Future.<Void>succeededFuture() : outbox.insert(c, obligation))
-                .compose(v -> answering.inboundId() == null ? Future.<Void>succeededFuture()
-                    : inbound.finish(c, answering.inboundId(), InboundRecord.DONE, answering.sessionKey(), sessionId))
+                .compose(v -> finishInbound(c, answering.withSession(sessionId), InboundRecord.DONE))
                 .map(v -> stored)))
         .map(stored -> {
           log.committed(sessionId, stored);
@@ -958,12 +998,14 @@ public final class LaneVerticle extends VerticleBase {
    * searchable. Text after the command is the new session's first message.
    */
   private Future<JsonObject> resetCommand(TurnRequest t) {
+    // the fresh session keeps where the conversation comes from; what started it is this command
     return sessions.find(t.sessionId()).compose(old -> sessions.roll(t.sessionKey(), t.agentId(),
-            old == null ? new JsonObject() : old.source(), old == null ? new JsonObject() : old.metadata())
+            (old == null ? t.source() : old.source()).copy().put("triggerId", t.runId()),
+            old == null ? new JsonObject() : old.metadata())
         .onSuccess(fresh -> {
           // the key points at the fresh session from now on
           sessionIds.put(t.sessionKey(), fresh.id());
-          metadataKnown.add(t.sessionKey());
+          metadataKnown.put(t.sessionKey(), fresh.metadata());
         })
         .compose(fresh -> append(fresh.id(), List.of(new SessionEvent.New(SessionEvent.SESSION_START, t.runId(),
                 new JsonObject().put("reason", t.command()).put("previousSessionId", t.sessionId()))))
@@ -977,7 +1019,7 @@ public final class LaneVerticle extends VerticleBase {
                 // the rest of the message is the new session's first turn
                 TurnRequest first = new TurnRequest(t.runId(), t.inboundId(), t.sessionKey(), fresh.id(), t.agentId(),
                     t.text(), t.text(), t.sender(), t.replyTo(), "followup", true, t.background(), null, t.receivedAt(),
-                    t.source(), t.metadata(), false);
+                    t.source(), t.metadata(), false, t.shared());
                 runs.forget(t.runId());
                 runs.register(first);
                 Lane lane = lanes.computeIfAbsent(t.sessionKey(), Lane::new);
@@ -1020,8 +1062,12 @@ public final class LaneVerticle extends VerticleBase {
       LOG.warn("not mirroring delivery {}: no agent {} for session key {}", msg.body().getString("obligationId"), agentId, key);
       return;
     }
-    sessionOf(key, agentId, new JsonObject().put("kind", "channel").put("interactive", true)
-            .put("platform", msg.body().getString("channel")).put("type", "direct"), new JsonObject())
+    // a chat that first hears from the agent this way: its session's source is that chat
+    JsonObject target = msg.body().getJsonObject("target", new JsonObject());
+    JsonObject source = new JsonObject().put("kind", "channel").put("interactive", true)
+        .put("platform", msg.body().getString("channel")).put("triggerId", msg.body().getString("runId"))
+        .put("type", "direct".equals(target.getString("peerKind", "direct")) ? "direct" : "group");
+    sessionOf(key, agentId, source, new JsonObject())
         .compose(sessionId -> append(sessionId, List.of(new SessionEvent.New(SessionEvent.ASSISTANT_NOTE,
                 msg.body().getString("runId"), new JsonObject().put("text", text).put("mirrored", true)
                 .put("obligationId", msg.body().getString("obligationId")))))
@@ -1102,9 +1148,36 @@ public final class LaneVerticle extends VerticleBase {
     msg.reply(new JsonObject().put("aborted", !aborted.isEmpty()).put("runIds", aborted));
   }
 
+  /**
+   * A message a full queue refuses ({@code session.queueDrop: reject-new}). Its inbound row is
+   * finished as {@code refused}, so a restart never answers it late, while a copy the platform sends
+   * again is routed afresh (its run is forgotten here for the same reason). The sender sees the
+   * refusal: webchat clients as the error of their request, channel users as a notice, once per run of
+   * refused messages so a burst does not answer every one of them.
+   */
+  private void refuse(Lane lane, TurnRequest t, Message<JsonObject> msg) {
+    runs.forget(t.runId());
+    String why = "session queue is full (" + lane.queue.size() + " waiting)";
+    boolean tell = !lane.refusalTold && !"webchat".equals(t.replyTo().channel());
+    lane.refusalTold |= tell;
+    Obligation notice = !tell ? null : obligation(t, "channel", QUEUE_FULL_NOTICE, new JsonObject()
+        .put("stopReason", "error").put("notice", "queue_full").put("timestamp", System.currentTimeMillis()));
+    log.transaction(t.sessionId(), c -> finishInbound(c, t, InboundRecord.REFUSED)
+            .compose(v -> notice == null ? Future.<Void>succeededFuture() : outbox.insert(c, notice)))
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            LOG.warn("could not record the refusal of inbound {}: {}", t.inboundId(), ar.cause().toString());
+          } else {
+            dispatch(notice);
+          }
+          LOG.info("workspace {}: refused run {} in {}: {}", workspace.id(), t.runId(), t.sessionKey(), why);
+          msg.fail(BusFailure.BUSY, why);
+        });
+  }
+
   /** A queued message that never runs (aborted before its turn, or dropped from a full queue). */
   private void dropQueued(TurnRequest t, String why) {
-    inbound.finish(pool, t.inboundId(), InboundRecord.DONE, t.sessionKey(), t.sessionId())
+    log.transaction(t.sessionId(), c -> finishInbound(c, t, InboundRecord.DONE))
         .onFailure(err -> LOG.warn("could not mark inbound {} done: {}", t.inboundId(), err.toString()));
     publishAlone(t, new SessionEvent(t.sessionId(), 0, SessionEvent.AGENT_END, t.runId(), new JsonObject()
         .put("status", "aborted").put("reason", why).put("text", ""), Instant.now()));
@@ -1143,6 +1216,34 @@ public final class LaneVerticle extends VerticleBase {
           .put("startedAt", start == null ? p.getLong("startedAt") : start.payload().getLong("startedAt"))
           .put("endedAt", p.getLong("endedAt")).put("text", p.getString("text", ""))
           .put("error", p.getString("error")).put("stopReason", p.getString("stopReason")));
+    });
+  }
+
+  /**
+   * {@code working_memory_update} from a turn's agent: the session's working memory, replaced (an
+   * empty text clears it). The lane writes it, so the next turn's context shows it at once.
+   */
+  private void onWorkingMemory(Message<JsonObject> msg) {
+    String sessionId = msg.body().getString("sessionId");
+    if (sessionId == null || !(msg.body().getValue("text") instanceof String text)) {
+      msg.fail(BusFailure.BAD_REQUEST, "sessionId and text are required");
+      return;
+    }
+    if (text.length() > AgentAddresses.WORKING_MEMORY_MAX_CHARS) {
+      msg.fail(BusFailure.BAD_REQUEST, "working memory is limited to " + AgentAddresses.WORKING_MEMORY_MAX_CHARS
+          + " characters, got " + text.length());
+      return;
+    }
+    String value = text.isBlank() ? null : text.strip();
+    sessions.setWorkingMemory(sessionId, value).onComplete(ar -> {
+      if (ar.failed()) {
+        BusFailure.reply(msg, ar.cause(), LOG);
+      } else if (!ar.result()) {
+        msg.fail(BusFailure.NOT_FOUND, "no session " + sessionId);
+      } else {
+        history.workingMemoryChanged(sessionId, value);
+        msg.reply(new JsonObject().put("sessionId", sessionId).put("chars", value == null ? 0 : value.length()));
+      }
     });
   }
 

@@ -9,6 +9,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * Runs in flight and recently finished ones (30 minutes, at most {@value #MAX_FINISHED}), for
@@ -66,6 +67,16 @@ public final class RunRegistry {
   }
 
   private final Map<String, Run> runs = new LinkedHashMap<>();
+  private final LongSupplier clock;
+
+  public RunRegistry() {
+    this(System::currentTimeMillis);
+  }
+
+  /** With the clock that times the runs (milliseconds), so retention can be tested without waiting. */
+  RunRegistry(LongSupplier clock) {
+    this.clock = clock;
+  }
 
   public Run get(String runId) {
     return runs.get(runId);
@@ -73,7 +84,7 @@ public final class RunRegistry {
 
   Run register(TurnRequest t) {
     prune();
-    Run r = new Run(t.runId(), t.sessionKey(), t.sessionId(), t.agentId(), System.currentTimeMillis());
+    Run r = new Run(t.runId(), t.sessionKey(), t.sessionId(), t.agentId(), clock.getAsLong());
     runs.put(t.runId(), r);
     return r;
   }
@@ -87,7 +98,7 @@ public final class RunRegistry {
     r.status = status;
     r.error = error;
     r.stopReason = stopReason;
-    r.endedAt = System.currentTimeMillis();
+    r.endedAt = clock.getAsLong();
     JsonObject outcome = r.toJson();
     r.waiters.forEach(p -> p.tryComplete(outcome));
     r.waiters.clear();
@@ -121,7 +132,7 @@ public final class RunRegistry {
    * constant work per registration.
    */
   private void prune() {
-    long cutoff = System.currentTimeMillis() - KEEP_FINISHED_MS;
+    long cutoff = clock.getAsLong() - KEEP_FINISHED_MS;
     Iterator<Run> it = runs.values().iterator();
     int scanned = 0;
     while (it.hasNext() && scanned++ < 64) {
@@ -129,7 +140,7 @@ public final class RunRegistry {
       if (!r.finished()) {
         continue;
       }
-      if (r.endedAt < cutoff || runs.size() > MAX_FINISHED) {
+      if (r.endedAt < cutoff || runs.size() >= MAX_FINISHED) {
         it.remove();
       } else {
         return;

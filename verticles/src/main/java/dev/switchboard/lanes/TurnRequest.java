@@ -22,10 +22,13 @@ import io.vertx.core.json.JsonObject;
  * @param metadata   channel facts merged into the session's metadata
  * @param resumed    its user message may already be stored: routed again after a restart, or a steer
  *                   message stored on arrival that its turn never took
+ * @param shared     one of several agents' runs for the same inbound message (a broadcast group): the
+ *                   message is finished only when every agent's share is
  */
 public record TurnRequest(String runId, String inboundId, String sessionKey, String sessionId, String agentId,
     String text, String rawText, JsonObject sender, ReplyTarget replyTo, String queueMode, boolean trigger,
-    boolean background, String command, long receivedAt, JsonObject source, JsonObject metadata, boolean resumed) {
+    boolean background, String command, long receivedAt, JsonObject source, JsonObject metadata, boolean resumed,
+    boolean shared) {
 
   public TurnRequest {
     source = source == null ? new JsonObject() : source;
@@ -37,7 +40,7 @@ public record TurnRequest(String runId, String inboundId, String sessionKey, Str
         .put("sessionId", sessionId).put("agentId", agentId).put("text", text).put("rawText", rawText)
         .put("sender", sender).put("replyTo", replyTo.toJson()).put("queueMode", queueMode).put("trigger", trigger)
         .put("background", background).put("command", command).put("receivedAt", receivedAt).put("source", source)
-        .put("metadata", metadata).put("resumed", resumed);
+        .put("metadata", metadata).put("resumed", resumed).put("shared", shared);
   }
 
   public static TurnRequest fromJson(JsonObject j) {
@@ -46,22 +49,22 @@ public record TurnRequest(String runId, String inboundId, String sessionKey, Str
         j.getJsonObject("sender", new JsonObject()), ReplyTarget.fromJson(j.getJsonObject("replyTo")),
         j.getString("queueMode", "followup"), j.getBoolean("trigger", true), j.getBoolean("background", false),
         j.getString("command"), j.getLong("receivedAt", 0L), j.getJsonObject("source"), j.getJsonObject("metadata"),
-        j.getBoolean("resumed", false));
+        j.getBoolean("resumed", false), j.getBoolean("shared", false));
   }
 
   public TurnRequest withText(String newText) {
     return new TurnRequest(runId, inboundId, sessionKey, sessionId, agentId, newText, rawText, sender, replyTo,
-        queueMode, trigger, background, command, receivedAt, source, metadata, resumed);
+        queueMode, trigger, background, command, receivedAt, source, metadata, resumed, shared);
   }
 
   public TurnRequest withSession(String newSessionId) {
     return new TurnRequest(runId, inboundId, sessionKey, newSessionId, agentId, text, rawText, sender, replyTo,
-        queueMode, trigger, background, command, receivedAt, source, metadata, resumed);
+        queueMode, trigger, background, command, receivedAt, source, metadata, resumed, shared);
   }
 
   /** The same request, marked as one whose user message may already be stored. */
   public TurnRequest asResumed() {
     return new TurnRequest(runId, inboundId, sessionKey, sessionId, agentId, text, rawText, sender, replyTo,
-        queueMode, trigger, background, command, receivedAt, source, metadata, true);
+        queueMode, trigger, background, command, receivedAt, source, metadata, true, shared);
   }
 }

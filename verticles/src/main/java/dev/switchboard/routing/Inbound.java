@@ -25,11 +25,14 @@ import java.util.List;
  * @param agentId           set by operator clients that address an agent directly; null otherwise
  * @param operator          the sender is an authenticated operator (owner rights)
  * @param queueMode         requested queue mode, or null for the session's default
+ * @param clientMode        an operator client's mode as it announced it on connect (OpenClaw {@code client.mode}:
+ *                          {@code cli}, {@code webchat}, {@code ui}, …), or null
  */
 public record Inbound(String inboundId, String runId, String channel, String accountId, String peerKind,
     String peerId, String parentPeerId, String threadId, String threadKind, String guildId, List<String> roles,
     String teamId, String senderId, String senderName, String text, String platformMessageId, boolean mentioned,
-    JsonObject replyTo, String sessionKey, String agentId, boolean operator, String queueMode, long receivedAt) {
+    JsonObject replyTo, String sessionKey, String agentId, boolean operator, String queueMode, long receivedAt,
+    String clientMode) {
 
   public Inbound {
     roles = roles == null ? List.of() : List.copyOf(roles);
@@ -46,7 +49,8 @@ public record Inbound(String inboundId, String runId, String channel, String acc
         .put("roles", new JsonArray(roles)).put("teamId", teamId).put("senderId", senderId)
         .put("senderName", senderName).put("text", text).put("platformMessageId", platformMessageId)
         .put("mentioned", mentioned).put("replyTo", replyTo).put("sessionKey", sessionKey).put("agentId", agentId)
-        .put("operator", operator).put("queueMode", queueMode).put("receivedAt", receivedAt);
+        .put("operator", operator).put("queueMode", queueMode).put("receivedAt", receivedAt)
+        .put("clientMode", clientMode);
   }
 
   public static Inbound fromJson(JsonObject j) {
@@ -57,14 +61,14 @@ public record Inbound(String inboundId, String runId, String channel, String acc
         j.getString("teamId"), j.getString("senderId"), j.getString("senderName"), j.getString("text", ""),
         j.getString("platformMessageId"), j.getBoolean("mentioned", false), j.getJsonObject("replyTo"),
         j.getString("sessionKey"), j.getString("agentId"), j.getBoolean("operator", false),
-        j.getString("queueMode"), j.getLong("receivedAt", 0L));
+        j.getString("queueMode"), j.getLong("receivedAt", 0L), j.getString("clientMode"));
   }
 
   /** The same message with the stored row's id. */
   public Inbound withInboundId(String id) {
     return new Inbound(id, runId, channel, accountId, peerKind, peerId, parentPeerId, threadId, threadKind, guildId,
         roles, teamId, senderId, senderName, text, platformMessageId, mentioned, replyTo, sessionKey, agentId,
-        operator, queueMode, receivedAt);
+        operator, queueMode, receivedAt, clientMode);
   }
 
   /** A message from a channel user (not an operator): set the fields a channel knows with the builder. */
@@ -116,7 +120,7 @@ public record Inbound(String inboundId, String runId, String channel, String acc
     public Inbound build() {
       return new Inbound(null, runId, channel, accountId, peerKind, peerId, parentPeerId, threadId, threadKind, guildId,
           roles, teamId, senderId, senderName, text, platformMessageId, mentioned, replyTo, null, null, false, null,
-          System.currentTimeMillis());
+          System.currentTimeMillis(), null);
     }
   }
 }

@@ -19,8 +19,12 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,7 +37,10 @@ import org.slf4j.LoggerFactory;
 public final class RoutingVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(RoutingVerticle.class);
   private static final long LANE_TIMEOUT_MS = 30_000;
-  private static final int REPLAY_BATCH = 1_000;
+  /** Unfinished messages read per page when resuming after a restart. */
+  private static final int REPLAY_PAGE = 1_000;
+  /** Commands that change a group's conversation for everyone: an owner's, or addressed to the agent. */
+  static final Set<String> GATED_COMMANDS = Set.of("new", "reset", "stop");
   /** Prefixed to an owner's group message that does not address the agent, so the model can stay quiet. */
   static final String NOT_ADDRESSED = "[Not addressed to you. If you have nothing to add, answer exactly <NO_REPLY>.]";
 
@@ -117,50 +124,98 @@ public final class RoutingVerticle extends VerticleBase {
       return inbound.finish(in.inboundId(), InboundRecord.REJECTED)
           .map(v -> new JsonObject().put("runId", in.runId()).put("status", "rejected"));
     }
+    Commands.Command parsed = Commands.parse(in.text());
+    boolean commandAllowed = parsed == null || commandAllowed(in, parsed, decision.owner());
     try {
-      targets = targets(in, decision.owner());
+      targets = targets(in, decision.owner(), commandAllowed);
     } catch (IllegalArgumentException e) {
       return inbound.finish(in.inboundId(), InboundRecord.REJECTED)
           .compose(v -> Future.failedFuture(BusFailure.badRequest(e.getMessage())));
     }
-    Commands.Command command = Commands.parse(in.text());
+    // an unaddressed /new, /reset or /stop of a group member is an ordinary (untriggered) message
+    Commands.Command command = commandAllowed ? parsed : null;
     RoutingRules.Broadcast group = in.operator() ? null : bindings.broadcast(in);
     boolean sequential = group != null && group.mode().equals("sequential") && command == null;
     String text = modelText(in, decision.owner(), targets.get(0).trigger());
-    List<Future<JsonObject>> handed = new ArrayList<>();
-    Future<JsonObject> previous = Future.succeededFuture();
-    for (int i = 0; i < targets.size(); i++) {
-      Target t = targets.get(i);
-      String runId = targets.size() == 1 ? in.runId() : in.runId() + "#" + t.agentId();
-      Future<JsonObject> f;
-      if (sequential && i > 0) {
-        // the next agent starts when the previous one's turn has ended
-        String before = in.runId() + "#" + targets.get(i - 1).agentId();
-        f = previous.compose(x -> bus.request(LaneAddresses.WAIT, new JsonObject().put("runId", before)
-                .put("timeoutMs", workspace.limits().turnTimeoutMs() + 10_000), workspace.limits().turnTimeoutMs() + 20_000))
-            .compose(x -> hand(in, t, runId, text, command, decision.owner(), resumed));
-      } else {
-        f = hand(in, t, runId, text, command, decision.owner(), resumed);
+    Map<String, String> runs = new LinkedHashMap<>();
+    targets.forEach(t -> runs.put(targets.size() == 1 ? in.runId() : in.runId() + "#" + t.agentId(), t.agentId()));
+    boolean shared = targets.size() > 1 && in.inboundId() != null;
+    // each agent of a broadcast holds a share of the message; after a restart only the unfinished ones run
+    Future<Set<String>> finished = !shared ? Future.succeededFuture(Set.of())
+        : inbound.addShares(in.inboundId(), runs)
+            .compose(v -> resumed ? inbound.finishedShares(in.inboundId()) : Future.succeededFuture(Set.of()));
+    List<String> runIds = List.copyOf(runs.keySet());
+    return finished.compose(done -> {
+      List<Future<JsonObject>> handed = new ArrayList<>();
+      Future<JsonObject> previous = null;
+      String previousRun = null;
+      for (int i = 0; i < targets.size(); i++) {
+        Target t = targets.get(i);
+        String runId = runIds.get(i);
+        if (done.contains(runId)) {
+          LOG.info("workspace {}: inbound {}: agent {} answered before the restart; not again", workspace.id(),
+              in.inboundId(), t.agentId());
+          continue;
+        }
+        Future<JsonObject> f;
+        if (sequential && previous != null) {
+          // the next agent starts when the previous one's turn has ended
+          String before = previousRun;
+          f = previous.compose(x -> bus.request(LaneAddresses.WAIT, new JsonObject().put("runId", before)
+                  .put("timeoutMs", workspace.limits().turnTimeoutMs() + 10_000), workspace.limits().turnTimeoutMs() + 20_000))
+              .compose(x -> hand(in, t, runId, text, command, decision.owner(), resumed, shared));
+        } else {
+          f = hand(in, t, runId, text, command, decision.owner(), resumed, shared);
+        }
+        previous = f;
+        previousRun = runId;
+        handed.add(f);
       }
-      previous = f;
-      handed.add(f);
+      if (handed.isEmpty()) {
+        // every share had finished: only the message's own completion was missing
+        return inbound.finish(in.inboundId(), InboundRecord.DONE)
+            .map(v -> new JsonObject().put("runId", in.runId()).put("status", "ok"));
+      }
+      // a caller waits for the first agent it handed over; later agents of a sequential group follow on their own
+      Future<JsonObject> first = handed.get(0);
+      for (int i = 1; i < handed.size(); i++) {
+        handed.get(i).onFailure(err -> LOG.warn("broadcast turn for inbound {} failed: {}", in.inboundId(), err.toString()));
+      }
+      return sequential ? first : Future.all(handed).map(x -> first.result());
+    });
+  }
+
+  /**
+   * In a group, {@code /new}, {@code /reset} and {@code /stop} change the conversation for everyone:
+   * only an owner may send them unaddressed; anyone else has to address the agent (mention it, reply
+   * to it, or name it in the command, {@code /new@bot}). Direct chats and operators are never gated.
+   */
+  static boolean commandAllowed(Inbound in, Commands.Command command, boolean owner) {
+    if (in.isDirect() || in.operator() || owner || in.mentioned()) {
+      return true;
     }
-    // a caller waits for the first agent; later agents of a sequential group follow on their own
-    Future<JsonObject> first = handed.get(0);
-    for (int i = 1; i < handed.size(); i++) {
-      handed.get(i).onFailure(err -> LOG.warn("broadcast turn for inbound {} failed: {}", in.inboundId(), err.toString()));
-    }
-    return sequential ? first : Future.all(handed).map(x -> first.result());
+    return !GATED_COMMANDS.contains(command.name());
   }
 
   /** Hands one agent's share to its lane, which opens (or finds) the session behind the key. */
   private Future<JsonObject> hand(Inbound in, Target t, String runId, String text, Commands.Command command,
-      boolean owner, boolean resumed) {
-    JsonObject source = new JsonObject()
-        .put("kind", in.operator() ? "api" : "channel")
-        .put("interactive", true)
-        .put("platform", in.channel())
-        .put("type", in.isDirect() ? "direct" : "group");
+      boolean owner, boolean resumed, boolean shared) {
+    TurnRequest turn = new TurnRequest(runId, in.inboundId(), t.sessionKey(), null, t.agentId(),
+        command != null ? command.rest() : text, in.text(),
+        new JsonObject().put("id", in.senderId()).put("name", in.senderName())
+            .put("person", access.person(in)).put("owner", owner).put("operator", in.operator()),
+        new ReplyTarget(in.channel(), in.accountId(), in.peerKind(), in.peerId(), in.threadId(), in.platformMessageId()),
+        in.queueMode() != null ? in.queueMode() : workspace.session().queueMode(),
+        t.trigger(), false, command == null ? null : command.name(), in.receivedAt(),
+        SessionSource.of(in, t.sessionKey(), runId), metadata(in), resumed, shared);
+    return bus.request(LaneAddresses.ENQUEUE, turn.toJson(), LANE_TIMEOUT_MS)
+        .map(lane -> new JsonObject().put("runId", runId).put("sessionKey", t.sessionKey())
+            .put("sessionId", lane.getString("sessionId")).put("agentId", t.agentId())
+            .put("status", lane.getString("status")).put("triggered", t.trigger()));
+  }
+
+  /** Channel facts merged into the session's metadata (operators bring none). */
+  private static JsonObject metadata(Inbound in) {
     JsonObject metadata = new JsonObject();
     if (!in.operator()) {
       metadata.put("channel", in.channel()).put("accountId", in.accountId())
@@ -169,21 +224,11 @@ public final class RoutingVerticle extends VerticleBase {
         metadata.put(in.threadKind(), in.threadId());
       }
     }
-    TurnRequest turn = new TurnRequest(runId, in.inboundId(), t.sessionKey(), null, t.agentId(),
-        command != null ? command.rest() : text, in.text(),
-        new JsonObject().put("id", in.senderId()).put("name", in.senderName())
-            .put("person", access.person(in)).put("owner", owner).put("operator", in.operator()),
-        new ReplyTarget(in.channel(), in.accountId(), in.peerKind(), in.peerId(), in.threadId(), in.platformMessageId()),
-        in.queueMode() != null ? in.queueMode() : workspace.session().queueMode(),
-        t.trigger(), false, command == null ? null : command.name(), in.receivedAt(), source, metadata, resumed);
-    return bus.request(LaneAddresses.ENQUEUE, turn.toJson(), LANE_TIMEOUT_MS)
-        .map(lane -> new JsonObject().put("runId", runId).put("sessionKey", t.sessionKey())
-            .put("sessionId", lane.getString("sessionId")).put("agentId", t.agentId())
-            .put("status", lane.getString("status")).put("triggered", t.trigger()));
+    return metadata;
   }
 
   /** The agents that get this message and their session keys. */
-  private List<Target> targets(Inbound in, boolean owner) {
+  private List<Target> targets(Inbound in, boolean owner, boolean commandAllowed) {
     if (in.operator()) {
       // an operator addresses a session (or an agent's main session) directly
       AgentConfig requested = in.agentId() == null ? null : workspace.agent(in.agentId());
@@ -199,7 +244,7 @@ public final class RoutingVerticle extends VerticleBase {
       return List.of(new Target(agentId, key, true));
     }
     // groups: owners always trigger, others when they mention the agent (unless mentions are not required)
-    boolean trigger = in.isDirect() || owner || in.mentioned() || !access.requireMention(in);
+    boolean trigger = commandAllowed && (in.isDirect() || owner || in.mentioned() || !access.requireMention(in));
     RoutingRules.Broadcast group = bindings.broadcast(in);
     List<String> agents = group != null ? group.agents() : List.of(bindings.resolve(in).agentId());
     List<Target> out = new ArrayList<>();
@@ -251,13 +296,27 @@ public final class RoutingVerticle extends VerticleBase {
     return sb.toString();
   }
 
-  /** Messages accepted by an earlier process but not finished: route them again, in arrival order. */
+  /**
+   * Messages accepted by an earlier process but not finished: route them again, in arrival order,
+   * page by page until none is left. It ends at the newest one unfinished when it began (read from
+   * the table, not the clock): messages arriving meanwhile are routed as they come.
+   */
   private Future<Void> replayUnfinished() {
-    return inbound.unfinished(REPLAY_BATCH).compose(list -> {
-      if (!list.isEmpty()) {
-        LOG.info("workspace {}: resuming {} queued message(s) from before the restart", workspace.id(), list.size());
+    return inbound.lastUnfinishedAt().compose(last -> last == null ? Future.succeededFuture(0)
+        : replayPage(last, null, 0)).onSuccess(n -> {
+      if (n > 0) {
+        LOG.info("workspace {}: resumed {} queued message(s) from before the restart", workspace.id(), n);
       }
-      return replay(list, 0);
+    }).mapEmpty();
+  }
+
+  private Future<Integer> replayPage(Instant startedAt, InboundRecord after, int resumedSoFar) {
+    return inbound.unfinished(startedAt, after, REPLAY_PAGE).compose(list -> {
+      if (list.isEmpty()) {
+        return Future.succeededFuture(resumedSoFar);
+      }
+      return replay(list, 0).compose(v -> list.size() < REPLAY_PAGE ? Future.succeededFuture(resumedSoFar + list.size())
+          : replayPage(startedAt, list.get(list.size() - 1), resumedSoFar + list.size()));
     });
   }
 

@@ -114,6 +114,11 @@ public final class SessionKeys {
     return "direct";
   }
 
+  /** A session's type from its key: {@code group} for groups and rooms, else {@code direct}. */
+  public static String typeOf(String canonicalKey) {
+    return kindOf(canonicalKey).equals("direct") ? "direct" : "group";
+  }
+
   private static String key(String... parts) {
     StringBuilder sb = new StringBuilder();
     for (String p : parts) {

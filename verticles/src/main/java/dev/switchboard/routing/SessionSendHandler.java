@@ -134,7 +134,7 @@ final class SessionSendHandler {
           .put("owner", req.senderOwner()).put("operator", false);
       TurnRequest turn = new TurnRequest(rec.runId(), rec.id(), key, target.id(), target.agentId(), text, req.text(),
           sender, ReplyTarget.fromJson(p.getJsonObject("deliverTo")), "followup", true, false, null,
-          p.getLong("receivedAt", System.currentTimeMillis()), target.source(), new JsonObject(), resumed);
+          p.getLong("receivedAt", System.currentTimeMillis()), target.source(), new JsonObject(), resumed, false);
       return bus.request(LaneAddresses.ENQUEUE, turn.toJson(), LANE_TIMEOUT_MS)
           .map(lane -> new JsonObject().put("runId", rec.runId()).put("sessionKey", key)
               .put("sessionId", lane.getString("sessionId", target.id())).put("agentId", target.agentId())

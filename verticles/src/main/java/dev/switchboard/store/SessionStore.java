@@ -151,6 +151,12 @@ public final class SessionStore {
         .execute(Tuple.of(status, id)).mapEmpty();
   }
 
+  /** Replaces a session's working memory (null clears it); false when there is no such session. */
+  public Future<Boolean> setWorkingMemory(String id, String text) {
+    return pool.preparedQuery("UPDATE sessions SET working_memory = ? WHERE id = ?")
+        .execute(Tuple.of(text, id)).map(r -> r.rowCount() == 1);
+  }
+
   /** The people who wrote in a session, in order of first appearance. */
   public Future<List<String>> participants(String sessionId) {
     return pool.preparedQuery("SELECT person FROM session_participants WHERE session_id = ? ORDER BY first_seen, person")
@@ -289,7 +295,8 @@ public final class SessionStore {
     return v instanceof Number n ? n.longValue() : v == null ? 0 : new java.math.BigDecimal(v.toString()).longValue();
   }
 
-  private static boolean containsAll(JsonObject have, JsonObject want) {
+  /** Whether every top-level value of {@code want} is already in {@code have} (a merge would change nothing). */
+  public static boolean containsAll(JsonObject have, JsonObject want) {
     for (String k : want.fieldNames()) {
       if (!Objects.equals(have.getValue(k), want.getValue(k))) {
         return false;

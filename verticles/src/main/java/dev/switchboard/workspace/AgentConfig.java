@@ -22,7 +22,7 @@ public record AgentConfig(String id, String name, boolean isDefault, Path dir, M
 
   /** The built-in tools, in the order their schemas are shown to the model. */
   public static final List<String> TOOLS = List.of("memory_search", "memory_write", "sessions_list",
-      "session_history", "session_send");
+      "session_history", "session_send", "working_memory_update");
 
   /**
    * @param maxSteps              model calls per turn; a turn that still asks for tools at the last step

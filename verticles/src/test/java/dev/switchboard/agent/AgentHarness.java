@@ -95,7 +95,7 @@ final class AgentHarness implements AutoCloseable {
     WorkspaceBus bus = new WorkspaceBus(vertx.eventBus(), id);
     EventStore events = new EventStore(pool);
     AgentRunner runner = onContext(ctx, () -> Future.succeededFuture(new AgentRunner(vertx, bus,
-        HistorySource.of(events), events, new SessionStore(pool))));
+        HistorySource.of(events, new SessionStore(pool)), events, new SessionStore(pool))));
     return new AgentHarness(vertx, db, ws, pool, memory, ctx, runner);
   }
 

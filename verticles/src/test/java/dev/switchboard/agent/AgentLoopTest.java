@@ -117,7 +117,7 @@ class AgentLoopTest {
     List<Recorded> requests = openai.requests();
     assertThat(requests).hasSize(2);
     assertThat(requests.get(0).conversation().tools()).containsExactly("memory_search", "memory_write",
-        "sessions_list", "session_history", "session_send");
+        "sessions_list", "session_history", "session_send", "working_memory_update");
     assertThat(requests.get(1).conversation().toolResults()).hasSize(1);
     assertThat(requests.get(0).apiKey()).isEqualTo("key-a");
 

@@ -41,6 +41,7 @@ class ContextAssemblerTest {
   static final class Log implements HistorySource {
     final List<SessionEvent> messages = new ArrayList<>();
     SessionEvent compaction;
+    String workingMemory;
 
     Log add(String type, String runId, JsonObject payload) {
       messages.add(new SessionEvent("s1", messages.size() + 1, type, runId, payload, Instant.now()));
@@ -63,6 +64,11 @@ class ContextAssemblerTest {
     @Override
     public Future<SessionEvent> latestCompaction(String sessionId) {
       return Future.succeededFuture(compaction);
+    }
+
+    @Override
+    public Future<String> workingMemory(String sessionId) {
+      return Future.succeededFuture(workingMemory);
     }
   }
 
@@ -144,5 +150,25 @@ class ContextAssemblerTest {
     JsonObject b = new JsonObject().put("opts", new JsonObject().put("a", List.of(2, 1)).put("b", 1)).put("q", "x");
     assertThat(AgentLoop.canonical(a)).isEqualTo(AgentLoop.canonical(b)).isEqualTo("{\"opts\":{\"a\":[2,1],\"b\":1},\"q\":\"x\"}");
     assertThat(AgentLoop.canonical(new JsonObject().put("q", "y"))).isNotEqualTo(AgentLoop.canonical(a));
+  }
+
+  @Test
+  @DisplayName("the session's working memory closes the system prompt, after the compaction summary; none, no section")
+  void workingMemory() throws Exception {
+    Log log = new Log().user("r1", "hello").assistant("r1", "hi");
+    log.compaction = new SessionEvent("s1", 3, SessionEvent.COMPACTION, null, new JsonObject().put("entryId", "m1")
+        .put("throughSeq", 0).put("summary", "they said hello"), Instant.now());
+    ContextAssembler.Assembled without = assemble(log, agent(AgentConfig.Context.DEFAULT), Set.of(), 10, true);
+    assertThat(without.system()).doesNotContain("Working memory");
+    assertThat(without.describe().getInteger("workingMemoryChars")).isZero();
+    log.workingMemory = "  ";
+    assertThat(assemble(log, agent(AgentConfig.Context.DEFAULT), Set.of(), 10, true).system())
+        .doesNotContain("Working memory");
+    log.workingMemory = "plan: ask about the dates";
+    ContextAssembler.Assembled with = assemble(log, agent(AgentConfig.Context.DEFAULT), Set.of(), 10, true);
+    assertThat(with.system()).endsWith("## Earlier in this conversation (summary)\nthey said hello\n\n"
+        + "## Working memory (this session; replace it with working_memory_update)\nplan: ask about the dates");
+    assertThat(with.describe().getInteger("workingMemoryChars")).isEqualTo(25);
+    assertThat(with.history()).hasSize(2);
   }
 }

@@ -9,6 +9,7 @@ import dev.switchboard.support.ScriptedModelServer;
 import dev.switchboard.support.ScriptedOpenAiServer;
 import dev.switchboard.support.TestDatabases;
 import dev.switchboard.support.TestGateway;
+import dev.switchboard.workspace.AgentConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
@@ -262,7 +263,7 @@ class AgentGatewayTest {
     assertThat(view.getString("system")).startsWith("You are Main, an assistant reached through Switchboard.")
         .contains("## AGENTS.md");
     assertThat(view.getJsonArray("messages")).hasSize(2);
-    assertThat(view.getJsonArray("tools")).hasSize(5);
+    assertThat(view.getJsonArray("tools")).hasSize(AgentConfig.TOOLS.size());
     assertThat(view.getJsonObject("model").getInteger("keys")).isEqualTo(2);
     assertThat(view.getJsonObject("estimate").getInteger("totalTokens")).isPositive();
     assertThat(view.encode()).doesNotContain(KEY_A).doesNotContain(KEY_B);

@@ -180,4 +180,62 @@ class ConversationTest {
     assertThat(count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start' AND run_id = '"
         + b.getString("runId") + "'")).isZero();
   }
+
+  String systemPromptOf(String token) {
+    return requestsWith(token).get(0).conversation().system();
+  }
+
+  @Test
+  @DisplayName("working memory: the agent replaces it with its tool; later turns (also after a restart) see it; describe shows it; empty clears it")
+  void workingMemory() throws Exception {
+    JsonObject first = chat.dm("ann", "keep this [call:working_memory_update:{\"text\":\"plan: book the 9:10 train\"}] [in:M1]");
+    assertThat(chat.awaitText("ann", "<<end-M1>>").text())
+        .isEqualTo("<<M1>> tool working_memory_update said: Working memory saved (25 characters). <<end-M1>>");
+    assertThat(systemPromptOf("[in:M1]")).doesNotContain("Working memory");
+    chat.dm("ann", "what was the plan? [in:M2]");
+    chat.awaitText("ann", "<<end-M2>>");
+    assertThat(systemPromptOf("[in:M2]")).contains("## Working memory").endsWith("\nplan: book the 9:10 train");
+    try (var c = gateway.client("w")) {
+      assertThat(c.call("sessions.describe", new JsonObject().put("key", first.getString("sessionKey")))
+          .getJsonObject("session").getString("workingMemory")).isEqualTo("plan: book the 9:10 train");
+    }
+
+    // durable: after a restart the next turn still sees it (read from the store)
+    chat.close();
+    gateway.close();
+    gateway = startGateway("followup");
+    chat = new TestChannel(vertx, db, "w", "test", "default");
+    chat.dm("ann", "still there? [in:M3]");
+    chat.awaitText("ann", "<<end-M3>>");
+    assertThat(systemPromptOf("[in:M3]")).endsWith("\nplan: book the 9:10 train");
+
+    chat.dm("ann", "done with it [call:working_memory_update:{\"text\":\"\"}] [in:M4]");
+    assertThat(chat.awaitText("ann", "<<end-M4>>").text()).contains("Working memory cleared.");
+    chat.dm("ann", "and now? [in:M5]");
+    chat.awaitText("ann", "<<end-M5>>");
+    assertThat(systemPromptOf("[in:M5]")).doesNotContain("Working memory");
+    assertThat(TestDatabases.scalar(db, db.workspaceSchema("w"), "SELECT working_memory FROM sessions WHERE id = '"
+        + first.getString("sessionId") + "'")).isNull();
+  }
+
+  @Test
+  @DisplayName("working memory refuses a text over its limit and an unknown session, and keeps what it had")
+  void workingMemoryLimits() throws Exception {
+    JsonObject first = chat.dm("bob", "keep [call:working_memory_update:{\"text\":\"short note\"}] [in:L1]");
+    chat.awaitText("bob", "<<end-L1>>");
+    String tooLong = "x".repeat(dev.switchboard.agent.AgentAddresses.WORKING_MEMORY_MAX_CHARS + 1);
+    chat.dm("bob", "[call:working_memory_update:{\"text\":\"" + tooLong + "\"}] [in:L2]");
+    assertThat(chat.awaitText("bob", "<<end-L2>>").text())
+        .contains("tool working_memory_update said: 'text' must be at most 4000 characters");
+    // the lanes' own guard, for any caller of the address
+    String address = "ws.w." + dev.switchboard.agent.AgentAddresses.WORKING_MEMORY;
+    Throwable tooLongErr = vertx.eventBus().request(address, new JsonObject().put("sessionId", first.getString("sessionId"))
+        .put("text", tooLong)).map(x -> (Throwable) null).otherwise(t -> t).await(10, TimeUnit.SECONDS);
+    assertThat(tooLongErr).hasMessageContaining("limited to 4000 characters");
+    Throwable unknown = vertx.eventBus().request(address, new JsonObject().put("sessionId", "no-such-session")
+        .put("text", "x")).map(x -> (Throwable) null).otherwise(t -> t).await(10, TimeUnit.SECONDS);
+    assertThat(unknown).hasMessageContaining("no session");
+    assertThat(TestDatabases.scalar(db, db.workspaceSchema("w"), "SELECT working_memory FROM sessions WHERE id = '"
+        + first.getString("sessionId") + "'")).isEqualTo("short note");
+  }
 }

@@ -56,7 +56,7 @@ class SessionLogTest {
     SessionStore sessions = new SessionStore(pool);
     EventStore events = new EventStore(pool);
     Session s = sessions.open("agent:main:main", "main", new JsonObject(), new JsonObject()).await(10, TimeUnit.SECONDS);
-    SessionLog log = new SessionLog(pool, events, new HistoryCache(events, 10, 50));
+    SessionLog log = new SessionLog(pool, events, new HistoryCache(events, new SessionStore(pool), 10, 50));
     // the log is used from one context, as in the lane verticle
     List<Future<List<SessionEvent>>> appends = vertx.<List<Future<List<SessionEvent>>>>executeBlocking(() -> null)
         .compose(x -> vertx.getOrCreateContext().<List<Future<List<SessionEvent>>>>executeBlocking(() -> null))
@@ -77,7 +77,7 @@ class SessionLogTest {
     TestDatabases.awaitValue(db, db.workspaceSchema("log"), "SELECT message_count FROM sessions WHERE id = '" + s.id() + "'", 40);
     assertThat(sessions.participants(s.id()).await(10, TimeUnit.SECONDS)).containsExactlyInAnyOrder("p0", "p1", "p2");
     // a fresh log (another process, a restart) continues after what is stored
-    SessionLog fresh = new SessionLog(pool, events, new HistoryCache(events, 10, 50));
+    SessionLog fresh = new SessionLog(pool, events, new HistoryCache(events, new SessionStore(pool), 10, 50));
     List<SessionEvent> next = fresh.append(s.id(), List.of(new SessionEvent.New(SessionEvent.ASSISTANT_NOTE, null,
         new JsonObject().put("text", "later")))).await(10, TimeUnit.SECONDS);
     assertThat(next.get(0).seq()).isEqualTo(81);
@@ -90,7 +90,7 @@ class SessionLogTest {
     EventStore events = new EventStore(pool);
     Session a = sessions.open("agent:main:a", "main", new JsonObject(), new JsonObject()).await(10, TimeUnit.SECONDS);
     Session b = sessions.open("agent:main:b", "main", new JsonObject(), new JsonObject()).await(10, TimeUnit.SECONDS);
-    SessionLog log = new SessionLog(pool, events, new HistoryCache(events, 10, 50));
+    SessionLog log = new SessionLog(pool, events, new HistoryCache(events, new SessionStore(pool), 10, 50));
     SessionEvent.New note = new SessionEvent.New(SessionEvent.ASSISTANT_NOTE, null, new JsonObject().put("text", "n"));
     List<Future<?>> all = vertx.getOrCreateContext().<List<Future<?>>>executeBlocking(() -> null)
         .map(x -> {

@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The binding precedence table: exact peer → parent peer → peer wildcard → guild → team → account → channel → default. */
 class BindingResolverTest {
@@ -87,5 +89,82 @@ class BindingResolverTest {
         () -> WorkspaceConfig.parse("w", Path.of("/w"), new JsonObject().put("port", 1).put("bindings", bad),
             "workspace.json", Map.of()));
     assertThat(e.getMessage()).isEqualTo("workspace.json: bindings[0].agentId: no agent \"ghost\" in agents[]");
+  }
+
+  static BindingResolver resolver(JsonArray bindings) {
+    return new BindingResolver(WorkspaceConfig.parse("w", Path.of("/w"),
+        new JsonObject().put("port", 1).put("agents", AGENTS).put("bindings", bindings), "workspace.json", Map.of()));
+  }
+
+  /** One binding per tier that all match a message in Discord thread T1 (parent C1, guild G1) on account "bot". */
+  static final List<JsonObject> DISCORD_TIERS = List.of(
+      binding("peer", new JsonObject().put("channel", "discord").put("peer", new JsonObject().put("kind", "channel").put("id", "T1"))),
+      binding("parent", new JsonObject().put("channel", "discord").put("peer", new JsonObject().put("kind", "channel").put("id", "C1"))),
+      binding("wildcard", new JsonObject().put("channel", "discord").put("peer", new JsonObject().put("kind", "channel").put("id", "*"))),
+      binding("guild", new JsonObject().put("channel", "discord").put("guildId", "G1")),
+      binding("account", new JsonObject().put("channel", "discord").put("accountId", "bot")),
+      binding("channel", new JsonObject().put("channel", "discord")));
+  static final List<BindingResolver.Tier> DISCORD_TIER_NAMES = List.of(BindingResolver.Tier.PEER,
+      BindingResolver.Tier.PARENT_PEER, BindingResolver.Tier.PEER_WILDCARD, BindingResolver.Tier.GUILD,
+      BindingResolver.Tier.ACCOUNT, BindingResolver.Tier.CHANNEL, BindingResolver.Tier.DEFAULT);
+
+  /**
+   * Row k: only the bindings of tier k and every less specific tier exist (written least specific
+   * first), and the message matches all of them: tier k must win. Row 6: none, the default agent.
+   */
+  @ParameterizedTest(name = "row {0}")
+  @ValueSource(ints = {0, 1, 2, 3, 4, 5, 6})
+  @DisplayName("the full table on one Discord thread: each tier beats every less specific one (exact peer > parent peer > wildcard > guild > account > channel > default)")
+  void discordTable(int k) {
+    JsonArray bindings = new JsonArray();
+    for (int i = DISCORD_TIERS.size() - 1; i >= k; i--) {
+      bindings.add(DISCORD_TIERS.get(i));
+    }
+    Inbound thread = Inbound.from("discord", "bot").peer("channel", "T1").parentPeer("C1").guild("G1", List.of()).build();
+    BindingResolver.Match m = resolver(bindings).resolve(thread);
+    assertThat(m.tier()).isEqualTo(DISCORD_TIER_NAMES.get(k));
+    assertThat(m.agentId()).isEqualTo(k < DISCORD_TIERS.size() ? DISCORD_TIERS.get(k).getString("agentId") : "fallback");
+  }
+
+  static final List<JsonObject> SLACK_TIERS = List.of(
+      binding("team", new JsonObject().put("channel", "slack").put("teamId", "T9")),
+      binding("account", new JsonObject().put("channel", "slack").put("accountId", "bot")),
+      binding("channel", new JsonObject().put("channel", "slack")));
+
+  @ParameterizedTest(name = "row {0}")
+  @ValueSource(ints = {0, 1, 2, 3})
+  @DisplayName("on one Slack channel: team beats account beats channel beats the default")
+  void slackTable(int k) {
+    JsonArray bindings = new JsonArray();
+    for (int i = SLACK_TIERS.size() - 1; i >= k; i--) {
+      bindings.add(SLACK_TIERS.get(i));
+    }
+    Inbound room = Inbound.from("slack", "bot").peer("channel", "C5").team("T9").build();
+    assertThat(resolver(bindings).resolve(room).agentId())
+        .isEqualTo(k < SLACK_TIERS.size() ? SLACK_TIERS.get(k).getString("agentId") : "fallback");
+  }
+
+  @Test
+  @DisplayName("a binding matches only its own channel, account, peer kind and guild roles")
+  void criteriaMustAllMatch() {
+    JsonArray bindings = new JsonArray()
+        .add(binding("peer", new JsonObject().put("channel", "telegram").put("accountId", "support")
+            .put("peer", new JsonObject().put("kind", "group").put("id", "-1"))))
+        .add(binding("roles", new JsonObject().put("channel", "discord").put("guildId", "G1")
+            .put("roles", new JsonArray().add("admin").add("mod"))))
+        .add(binding("guild", new JsonObject().put("channel", "discord").put("guildId", "G1")));
+    BindingResolver r = resolver(bindings);
+    assertThat(r.resolve(Inbound.from("telegram", "support").peer("group", "-1").build()).agentId()).isEqualTo("peer");
+    // same peer id, other account, other kind, other channel: not that binding
+    assertThat(r.resolve(Inbound.from("telegram", "default").peer("group", "-1").build()).agentId()).isEqualTo("fallback");
+    assertThat(r.resolve(Inbound.from("telegram", "support").peer("direct", "-1").build()).agentId()).isEqualTo("fallback");
+    assertThat(r.resolve(Inbound.from("slack", "support").peer("group", "-1").build()).agentId()).isEqualTo("fallback");
+    // within the guild tier, file order: the roles binding first, for a sender with one of its roles
+    assertThat(r.resolve(Inbound.from("discord", "x").peer("channel", "C").guild("G1", List.of("mod")).build()).agentId())
+        .isEqualTo("roles");
+    assertThat(r.resolve(Inbound.from("discord", "x").peer("channel", "C").guild("G1", List.of("guest")).build()).agentId())
+        .isEqualTo("guild");
+    assertThat(r.resolve(Inbound.from("discord", "x").peer("channel", "C").guild("G2", List.of("admin")).build()).agentId())
+        .isEqualTo("fallback");
   }
 }

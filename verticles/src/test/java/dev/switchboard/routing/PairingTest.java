@@ -1,5 +1,6 @@
 package dev.switchboard.routing;
 
+import static dev.switchboard.support.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -95,14 +96,6 @@ class PairingTest {
     pool.close().await(10, TimeUnit.SECONDS);
     vertx.close().await(10, TimeUnit.SECONDS);
     TestDatabases.dropSchemas(db);
-  }
-
-  static <T> T await(Future<T> f) {
-    try {
-      return f.await(20, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   static Inbound dm(String sender) {

@@ -3,6 +3,10 @@ package dev.switchboard.routing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.switchboard.workspace.WorkspaceConfig;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -44,5 +48,49 @@ class SessionKeysTest {
     assertThatThrownBy(() -> SessionKeys.canonical("has space", "main", "main")).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> SessionKeys.canonical("agent:x", "main", "main")).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> SessionKeys.canonical("k".repeat(513), "main", "main")).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  @DisplayName("a group member's own session hangs under the group (and its topic); no person means the group's key")
+  void memberKeys() {
+    String group = SessionKeys.group("main", "telegram", "group", "-100");
+    assertThat(SessionKeys.member(group, "Alice")).isEqualTo("agent:main:telegram:group:-100:member:alice");
+    assertThat(SessionKeys.member(SessionKeys.topic(group, "7"), "42"))
+        .isEqualTo("agent:main:telegram:group:-100:topic:7:member:42");
+    assertThat(SessionKeys.member(group, null)).isEqualTo(group);
+    assertThat(SessionKeys.member(group, "")).isEqualTo(group);
+    // spaces and control characters never reach a key
+    assertThat(SessionKeys.member(group, "Ann Lee")).isEqualTo("agent:main:telegram:group:-100:member:ann_lee");
+  }
+
+  static WorkspaceConfig workspace(JsonObject session) {
+    return WorkspaceConfig.parse("w", Path.of("/w"), new JsonObject().put("port", 1).put("session", session),
+        "workspace.json", Map.of());
+  }
+
+  @Test
+  @DisplayName("the key of a chat as a delivery target follows the workspace's dmScope for DMs and the group shape otherwise")
+  void chatKeys() {
+    WorkspaceConfig perChannel = workspace(new JsonObject());
+    WorkspaceConfig main = workspace(new JsonObject().put("dmScope", "main").put("mainKey", "home"));
+    WorkspaceConfig perAccount = workspace(new JsonObject().put("dmScope", "per-account-channel-peer"));
+    assertThat(SessionKeys.forChat(perChannel, "main", "telegram", "bot1", "direct", "42", null))
+        .isEqualTo("agent:main:telegram:direct:42");
+    assertThat(SessionKeys.forChat(main, "main", "telegram", "bot1", "direct", "42", null)).isEqualTo("agent:main:home");
+    assertThat(SessionKeys.forChat(perAccount, "ops", "telegram", "Bot1", "direct", "42", null))
+        .isEqualTo("agent:ops:telegram:bot1:direct:42");
+    assertThat(SessionKeys.forChat(perChannel, "main", "telegram", "bot1", "group", "-100", "7"))
+        .isEqualTo("agent:main:telegram:group:-100:thread:7");
+    assertThat(SessionKeys.forChat(perChannel, "main", "slack", "default", "channel", "C1", null))
+        .isEqualTo("agent:main:slack:channel:c1");
+  }
+
+  @Test
+  @DisplayName("a key's type: groups and rooms are group sessions, everything else direct")
+  void types() {
+    assertThat(SessionKeys.typeOf("agent:main:slack:channel:c1:thread:1")).isEqualTo("group");
+    assertThat(SessionKeys.typeOf("agent:main:telegram:group:-1:member:2")).isEqualTo("group");
+    assertThat(SessionKeys.typeOf("agent:main:telegram:direct:2")).isEqualTo("direct");
+    assertThat(SessionKeys.typeOf("agent:main:tui-1")).isEqualTo("direct");
   }
 }

@@ -1,5 +1,6 @@
 package dev.switchboard.store;
 
+import static dev.switchboard.support.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.switchboard.support.TestDatabases;
@@ -45,14 +46,6 @@ class StoreTest {
     pool.close().await(10, TimeUnit.SECONDS);
     vertx.close().await(10, TimeUnit.SECONDS);
     TestDatabases.dropSchemas(db);
-  }
-
-  static <T> T await(Future<T> f) {
-    try {
-      return f.await(20, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   @Test
@@ -157,6 +150,55 @@ class StoreTest {
   }
 
   @Test
+  @DisplayName("reopening a session keeps its original source and merges new metadata; nothing new writes nothing")
+  void reopenKeepsSourceMergesMetadata() {
+    SessionStore sessions = new SessionStore(pool);
+    JsonObject source = new JsonObject().put("kind", "channel").put("platform", "telegram").put("type", "direct")
+        .put("triggerId", "r1");
+    Session opened = await(sessions.open("agent:main:direct:ann", "main", source, new JsonObject()
+        .put("channel", "telegram").put("peer", new JsonObject().put("kind", "direct").put("id", "1"))));
+    Session reopened = await(sessions.open("agent:main:direct:ann", "main", new JsonObject().put("kind", "api"),
+        new JsonObject().put("channel", "slack").put("topic", "7")));
+    assertThat(reopened.id()).isEqualTo(opened.id());
+    assertThat(reopened.source()).isEqualTo(source);
+    assertThat(reopened.metadata()).isEqualTo(new JsonObject().put("channel", "slack")
+        .put("peer", new JsonObject().put("kind", "direct").put("id", "1")).put("topic", "7"));
+    // metadata it already holds: nothing changes
+    await(sessions.open("agent:main:direct:ann", "main", source, new JsonObject().put("channel", "slack")));
+    assertThat(await(sessions.find(opened.id())).metadata()).isEqualTo(reopened.metadata());
+    assertThat(SessionStore.containsAll(reopened.metadata(), new JsonObject().put("topic", "7"))).isTrue();
+    assertThat(SessionStore.containsAll(reopened.metadata(), new JsonObject().put("topic", "8"))).isFalse();
+  }
+
+  @Test
+  @DisplayName("only a direct session that is not running is deleted, with its events; group sessions are kept")
+  void deleteRules() {
+    SessionStore sessions = new SessionStore(pool);
+    EventStore events = new EventStore(pool);
+    Session group = await(sessions.open("agent:main:telegram:group:-1", "main", new JsonObject().put("type", "group"),
+        new JsonObject()));
+    Session running = await(sessions.open("agent:main:direct:bob", "main", new JsonObject().put("type", "direct"),
+        new JsonObject()));
+    Session idle = await(sessions.open("agent:main:direct:ann", "main", new JsonObject().put("type", "direct"),
+        new JsonObject()));
+    await(append(events, idle.id(), List.of(new SessionEvent.New(SessionEvent.USER_MESSAGE, "r1",
+        new JsonObject().put("text", "hi").put("sender", new JsonObject().put("person", "ann"))))));
+    await(sessions.setStatus(running.id(), Session.RUNNING));
+
+    assertThat(await(sessions.deleteDirect(group.id()))).isFalse();
+    assertThat(await(sessions.deleteDirect(running.id()))).isFalse();
+    assertThat(await(sessions.find(group.id()))).isNotNull();
+    assertThat(await(sessions.find(running.id()))).isNotNull();
+    assertThat(await(sessions.deleteDirect(idle.id()))).isTrue();
+    assertThat(await(sessions.find(idle.id()))).isNull();
+    assertThat(await(sessions.head("agent:main:direct:ann"))).isNull();
+    assertThat(await(events.messages(idle.id(), 10))).isEmpty();
+    assertThat(TestDatabases.scalar(db, schema, "SELECT COUNT(*) FROM session_participants WHERE session_id = '"
+        + idle.id() + "'")).isEqualTo(0L);
+    assertThat(await(sessions.deleteDirect(idle.id()))).isFalse();
+  }
+
+  @Test
   @DisplayName("an inbound message is stored once per platform id; a replay is found, not stored again")
   void inboundDedupe() {
     InboundStore inbound = new InboundStore(pool);
@@ -166,9 +208,79 @@ class StoreTest {
     assertThat(b.duplicate()).isTrue();
     assertThat(b.id()).isEqualTo(a.id());
     assertThat(b.runId()).isEqualTo("run-1");
-    assertThat(await(inbound.unfinished(10))).hasSize(1);
+    assertThat(await(inbound.unfinished(Instant.now(), null, 10))).hasSize(1);
     await(inbound.finish(a.id(), InboundRecord.DONE));
-    assertThat(await(inbound.unfinished(10))).isEmpty();
+    assertThat(await(inbound.unfinished(Instant.now(), null, 10))).isEmpty();
+  }
+
+  @Test
+  @DisplayName("the unfinished messages are read page by page, oldest first, none skipped when earlier ones finish meanwhile")
+  void unfinishedPages() {
+    InboundStore inbound = new InboundStore(pool);
+    List<InboundRecord> accepted = new ArrayList<>();
+    for (int i = 0; i < 7; i++) {
+      accepted.add(await(inbound.accept("telegram", "bot", "m-" + i, "run-" + i, new JsonObject())));
+    }
+    await(inbound.finish(accepted.get(1).id(), InboundRecord.DONE));
+    await(inbound.finish(accepted.get(2).id(), InboundRecord.REFUSED));
+    Instant cutoff = Instant.now();
+    // accepted after the cutoff: not part of this replay
+    InboundRecord late = await(inbound.accept("telegram", "bot", "m-late", "run-late", new JsonObject()));
+    assertThat(await(inbound.lastUnfinishedAt())).isAfterOrEqualTo(cutoff.truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+    List<String> seen = new ArrayList<>();
+    InboundRecord after = null;
+    while (true) {
+      List<InboundRecord> page = await(inbound.unfinished(cutoff, after, 2));
+      if (page.isEmpty()) {
+        break;
+      }
+      page.forEach(r -> seen.add(r.runId()));
+      // the page's messages finish before the next page is read, as a replay's may
+      for (InboundRecord r : page) {
+        await(inbound.finish(r.id(), InboundRecord.DONE));
+      }
+      after = page.get(page.size() - 1);
+    }
+    assertThat(seen).containsExactly("run-0", "run-3", "run-4", "run-5", "run-6");
+    await(inbound.finish(late.id(), InboundRecord.DONE));
+    assertThat(await(inbound.lastUnfinishedAt())).isNull();
+  }
+
+  @Test
+  @DisplayName("a message several agents share is done only when every share is, even when two finish at once")
+  void inboundShares() {
+    InboundStore inbound = new InboundStore(pool);
+    InboundRecord one = await(inbound.accept("forum", "default", "b-1", "b1", new JsonObject()));
+    java.util.Map<String, String> shares = new java.util.LinkedHashMap<>();
+    shares.put("b1#alpha", "alpha");
+    shares.put("b1#beta", "beta");
+    await(inbound.addShares(one.id(), shares));
+    // recorded again after a restart: what finished stays finished
+    await(pool.withTransaction(c -> inbound.finishShare(c, one.id(), "b1#alpha", InboundRecord.DONE, "k", "s")));
+    await(inbound.addShares(one.id(), shares));
+    assertThat(await(inbound.finishedShares(one.id()))).containsExactly("b1#alpha");
+    assertThat(status(one.id())).isEqualTo(InboundRecord.RECEIVED);
+    await(pool.withTransaction(c -> inbound.finishShare(c, one.id(), "b1#beta", InboundRecord.DONE, "k2", "s2")));
+    assertThat(status(one.id())).isEqualTo(InboundRecord.DONE);
+    assertThat(TestDatabases.scalar(db, schema, "SELECT session_key FROM inbound WHERE id = '" + one.id() + "'"))
+        .isEqualTo("k");
+
+    // two shares finishing in two transactions at the same moment: the second waits for the first
+    for (int round = 0; round < 10; round++) {
+      InboundRecord m = await(inbound.accept("forum", "default", "p-" + round, "p" + round, new JsonObject()));
+      java.util.Map<String, String> pair = new java.util.LinkedHashMap<>();
+      pair.put("p#alpha", "alpha");
+      pair.put("p#beta", "beta");
+      await(inbound.addShares(m.id(), pair));
+      Future<Void> a = pool.withTransaction(c -> inbound.finishShare(c, m.id(), "p#alpha", InboundRecord.DONE, "k", "s"));
+      Future<Void> b = pool.withTransaction(c -> inbound.finishShare(c, m.id(), "p#beta", InboundRecord.DONE, "k", "s"));
+      await(Future.all(a, b));
+      assertThat(status(m.id())).as("round %d", round).isEqualTo(InboundRecord.DONE);
+    }
+  }
+
+  String status(String inboundId) {
+    return (String) TestDatabases.scalar(db, schema, "SELECT status FROM inbound WHERE id = '" + inboundId + "'");
   }
 
   @Test

@@ -327,6 +327,11 @@ public final class TestChannel implements AutoCloseable {
     }
   }
 
+  /** Hands a message in without waiting: routing's answer comes with the future. */
+  public io.vertx.core.Future<JsonObject> sendAsync(Inbound in) {
+    return ingress.accept(in);
+  }
+
   /** A direct message from {@code sender}. */
   public JsonObject dm(String sender, String text) {
     return send(message().peer("direct", sender).sender(sender, sender).text(text).build());

@@ -136,4 +136,31 @@ public final class TestDatabases {
       throw new IllegalStateException(sql, e);
     }
   }
+
+  /**
+   * Opens a transaction that locks the rows {@code selectForUpdate} selects, until closed (then it
+   * commits): writes of the gateway that touch those rows wait meanwhile. A test holds a state still
+   * with it (a turn that is winding down stays so while the test sends the next messages).
+   */
+  public static AutoCloseable lockRows(DatabaseConfig db, String schema, String selectForUpdate) {
+    try {
+      Connection c = Database.connect(db);
+      try (Statement s = c.createStatement()) {
+        s.execute(db.dialect() == dev.switchboard.store.Dialect.H2 ? "SET SCHEMA " + schema : "SET search_path TO " + schema);
+        c.setAutoCommit(false);
+        try (ResultSet rs = s.executeQuery(selectForUpdate)) {
+          if (!rs.next()) {
+            throw new IllegalStateException("nothing to lock: " + selectForUpdate);
+          }
+        }
+      }
+      return () -> {
+        try (c) {
+          c.commit();
+        }
+      };
+    } catch (SQLException e) {
+      throw new IllegalStateException(selectForUpdate, e);
+    }
+  }
 }

@@ -117,7 +117,7 @@ class ModelConfigTest {
                 .add(new JsonObject().put("provider", "openai-compatible").put("model", "x")))));
     assertThat(p).containsExactlyInAnyOrder(
         "workspace.json: agents[0].tools[1]: unknown tool \"rm_rf\"; this build has memory_search, memory_write,"
-            + " sessions_list, session_history, session_send",
+            + " sessions_list, session_history, session_send, working_memory_update",
         "workspace.json: agents[0].loop.maxSteps: must be between 1 and 100, got 0",
         "workspace.json: agents[0].model.apiKeys[0]: refers to environment variable NOT_SET, which is not set",
         "workspace.json: agents[0].model.apiKeys[1]: must not be empty",

@@ -84,4 +84,23 @@ class WorkspaceConfigTest {
     assertThat(problems(new JsonObject().put("port", 1).put("id", "other")))
         .containsExactly("workspace.json: id: must match the folder name \"acme\" (or be left out), got \"other\"");
   }
+
+  @Test
+  @DisplayName("session.cache bounds the history kept in memory: 100 sessions × 200 messages unless set; bad values name their path")
+  void historyCache() {
+    WorkspaceConfig defaults = parse(new JsonObject().put("port", 1));
+    assertThat(defaults.session().cacheSessions()).isEqualTo(100);
+    assertThat(defaults.session().cacheMessages()).isEqualTo(200);
+    WorkspaceConfig set = parse(new JsonObject().put("port", 1).put("session", new JsonObject()
+        .put("cache", new JsonObject().put("sessions", 0).put("messages", 50))));
+    assertThat(set.session().cacheSessions()).isZero();
+    assertThat(set.session().cacheMessages()).isEqualTo(50);
+    assertThat(problems(new JsonObject().put("port", 1).put("session", new JsonObject()
+        .put("cache", new JsonObject().put("sessions", -1).put("messages", 0)))))
+        .anyMatch(p -> p.startsWith("workspace.json: session.cache.sessions:"))
+        .anyMatch(p -> p.startsWith("workspace.json: session.cache.messages:"));
+    assertThat(problems(new JsonObject().put("port", 1).put("session", new JsonObject()
+        .put("cache", new JsonObject().put("messages", "many")))))
+        .anyMatch(p -> p.startsWith("workspace.json: session.cache.messages:"));
+  }
 }

@@ -20,6 +20,7 @@ public final class ToolRegistry {
     add(SessionTools.list(sessions));
     add(SessionTools.history(sessions, events));
     add(SessionTools.send(bus));
+    add(WorkingMemoryTool.update(bus));
     if (!tools.keySet().equals(new java.util.LinkedHashSet<>(AgentConfig.TOOLS))) {
       throw new IllegalStateException("tool registry and AgentConfig.TOOLS disagree: " + tools.keySet());
     }

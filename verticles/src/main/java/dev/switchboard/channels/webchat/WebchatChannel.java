@@ -36,9 +36,10 @@ public final class WebchatChannel {
    * @param sessionKey     the session the client addresses (raw; routing canonicalises it)
    * @param idempotencyKey the client's key; also the run id
    * @param queueMode      requested queue mode, or null
+   * @param clientMode     the client's mode as it announced it on connect ({@code cli}, {@code webchat}, …), or null
    */
   public record Message(String sessionKey, String agentId, String text, String idempotencyKey, String senderId,
-      String senderName, String queueMode) {
+      String senderName, String queueMode, String clientMode) {
   }
 
   public WebchatChannel(WorkspaceBus bus, InboundStore inbound, Consumer<ChannelOutlet.Request> replies) {
@@ -79,6 +80,6 @@ public final class WebchatChannel {
   public Future<JsonObject> submit(Message m) {
     return ingress.accept(new Inbound(null, m.idempotencyKey(), CHANNEL, ACCOUNT, "direct", m.senderId(), null, null,
         null, null, List.of(), null, m.senderId(), m.senderName(), m.text(), m.idempotencyKey(), true, null,
-        m.sessionKey(), m.agentId(), true, m.queueMode(), System.currentTimeMillis()));
+        m.sessionKey(), m.agentId(), true, m.queueMode(), System.currentTimeMillis(), m.clientMode()));
   }
 }
