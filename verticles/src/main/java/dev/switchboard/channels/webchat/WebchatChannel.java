@@ -79,7 +79,11 @@ public final class WebchatChannel {
    */
   public Future<JsonObject> submit(Message m) {
     return ingress.accept(new Inbound(null, m.idempotencyKey(), CHANNEL, ACCOUNT, "direct", m.senderId(), null, null,
-        null, null, List.of(), null, m.senderId(), m.senderName(), m.text(), m.idempotencyKey(), true, null,
-        m.sessionKey(), m.agentId(), true, m.queueMode(), System.currentTimeMillis(), m.clientMode()));
+            null, null, List.of(), null, m.senderId(), m.senderName(), m.text(), m.idempotencyKey(), true, null,
+            m.sessionKey(), m.agentId(), true, m.queueMode(), System.currentTimeMillis(), m.clientMode()))
+        // a webchat client learns of a full queue as its request's (retryable) error
+        .compose(r -> ChannelIngress.REFUSED.equals(r.getString("status"))
+            ? Future.failedFuture(new BusFailure.Coded(BusFailure.BUSY, r.getString("reason", "session queue is full")))
+            : Future.succeededFuture(r));
   }
 }
