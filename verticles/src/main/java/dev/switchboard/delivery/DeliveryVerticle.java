@@ -233,6 +233,10 @@ public final class DeliveryVerticle extends VerticleBase {
    * without a duplicate check; the sweep takes it once the adapter registers.
    */
   private void deliver(Obligation o, boolean fresh) {
+    if (fresh && Obligation.DELIVERED.equals(o.status())) {
+      handOver(o);
+      return;
+    }
     String id = o.id();
     if (!profiles.containsKey(accountKey(o.channel(), o.accountId()))) {
       LOG.info("delivery {} waits until {}/{} is announced by its adapter", id, o.channel(), o.accountId());
@@ -247,6 +251,23 @@ public final class DeliveryVerticle extends VerticleBase {
             : outbox.find(id).compose(this::send))
         .onFailure(err -> LOG.warn("delivery of {} failed: {}", id, err.toString()))
         .onComplete(x -> inFlight.remove(id));
+  }
+
+  /**
+   * Hands a live obligation ({@link Obligation#live}: to webchat's connections, settled when it was
+   * written) to its outlet once. Nothing is claimed or recorded: if the hand-over fails, the process
+   * is ending or the client is gone, and clients read the reply from the transcript.
+   */
+  private void handOver(Obligation o) {
+    ChannelOutlet.Profile profile = profile(o.channel(), o.accountId());
+    Attempt a = new Attempt(o, profile, List.of(o.payload().getString("text", "")));
+    request(a, ChannelOutlet.SEND, 0, a.chunks.get(0), null)
+        .onSuccess(r -> {
+          a.receipts.add(r.messageId());
+          announceDelivered(a);
+        })
+        .onFailure(err -> LOG.warn("hand-over of {} to {}/{} failed: {}", o.id(), o.channel(), o.accountId(),
+            err.toString()));
   }
 
   // ---- one delivery attempt ------------------------------------------------------------------
@@ -402,13 +423,16 @@ public final class DeliveryVerticle extends VerticleBase {
       if (a.usedPreview) {
         previewStore.forget(a.o.runId()).onFailure(err -> LOG.debug("preview row of {}: {}", a.o.runId(), err.toString()));
       }
-      JsonObject event = new JsonObject().put("obligationId", a.o.id()).put("runId", a.o.runId())
-          .put("channel", a.o.channel()).put("accountId", a.o.accountId()).put("target", a.o.target())
-          .put("text", a.o.payload().getString("text", "")).put("receipts", a.receipts)
-          .put("mirrorSessionKey", a.o.payload().getString("mirrorSessionKey"));
-      bus.publish(DeliveryAddresses.DELIVERED, event);
+      announceDelivered(a);
       return Future.<Void>succeededFuture();
     });
+  }
+
+  private void announceDelivered(Attempt a) {
+    bus.publish(DeliveryAddresses.DELIVERED, new JsonObject().put("obligationId", a.o.id()).put("runId", a.o.runId())
+        .put("channel", a.o.channel()).put("accountId", a.o.accountId()).put("target", a.o.target())
+        .put("text", a.o.payload().getString("text", "")).put("receipts", a.receipts)
+        .put("mirrorSessionKey", a.o.payload().getString("mirrorSessionKey")));
   }
 
   private Future<ChannelOutlet.Receipt> request(Attempt a, String op, int chunk, String text, String messageId) {

@@ -818,8 +818,12 @@ public final class LaneVerticle extends VerticleBase {
     }
     JsonObject payload = new JsonObject().put("text", text).put("sessionKey", t.sessionKey()).put("runId", t.runId())
         .put("agentId", t.agentId()).mergeIn(extra);
-    return Obligation.create(t.runId(), t.sessionId(), t.replyTo().channel(), t.replyTo().accountId(),
-        t.replyTo().toJson(), payload);
+    // webchat's sockets live and die with this process: nothing about them can be owed after a restart
+    return delivery.equals("webchat")
+        ? Obligation.live(t.runId(), t.sessionId(), t.replyTo().channel(), t.replyTo().accountId(), t.replyTo().toJson(),
+            payload)
+        : Obligation.create(t.runId(), t.sessionId(), t.replyTo().channel(), t.replyTo().accountId(),
+            t.replyTo().toJson(), payload);
   }
 
   private void dispatch(Obligation o) {

@@ -33,6 +33,20 @@ public record Obligation(String id, String runId, String sessionId, String chann
         now, now, null, null, new JsonArray(), false, false);
   }
 
+  /**
+   * An obligation to the live connections of this process (webchat): written already delivered,
+   * with the reply, and then handed to them once without claim or receipt. It cannot outlive the
+   * process that holds those connections: they close with it, and clients that reconnect read the
+   * reply from the transcript, so there is nothing a restart could still owe, and two commits per
+   * reply are saved.
+   */
+  public static Obligation live(String runId, String sessionId, String channel, String accountId,
+      JsonObject target, JsonObject payload) {
+    Instant now = Instant.now();
+    return new Obligation(Ids.next(), runId, sessionId, channel, accountId, target, payload, DELIVERED, 1,
+        now, now, now, null, new JsonArray(), false, false);
+  }
+
   /** The same obligation after a successful claim: one more attempt, now being sent. */
   public Obligation claimed() {
     return new Obligation(id, runId, sessionId, channel, accountId, target, payload, SENDING, attempts + 1,

@@ -44,10 +44,12 @@ public final class OutboxStore {
   /** Inserts within the caller's transaction (the one that stores the reply). */
   public Future<Void> insert(SqlClient c, Obligation o) {
     return c.preparedQuery("INSERT INTO outbox (id, run_id, session_id, channel, account_id, target, payload,"
-            + " status, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            + " status, attempts, next_attempt_at, created_at, updated_at, delivered_at)"
+            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .execute(Tuple.from(Arrays.asList(o.id(), o.runId(), o.sessionId(), o.channel(), o.accountId(),
             Rows.clip(o.target().encode(), 4000), o.payload().encode(), o.status(), o.attempts(),
-            Rows.time(o.nextAttemptAt()), Rows.time(o.createdAt()), Rows.time(o.createdAt()))))
+            Rows.time(o.nextAttemptAt()), Rows.time(o.createdAt()), Rows.time(o.createdAt()),
+            o.deliveredAt() == null ? null : Rows.time(o.deliveredAt()))))
         .mapEmpty();
   }
 
