@@ -96,7 +96,8 @@ public final class Bench {
   }
 
   /** Everything measured. */
-  record Report(Options options, long readyMs, double rssIdleMb, List<Scenario> scenarios, double idleConnectionsMb,
+  record Report(Options options, long readyMs, double rssIdleMb, List<Scenario> scenarios, double idleBeforeMb,
+      double idleConnectionsMb, int soakTurns,
       List<Double> soakRssMb, double rssAfterMb) {
 
     String markdown() {
@@ -121,12 +122,14 @@ public final class Bench {
             s.rssMb()));
       }
       if (options.idle() > 0) {
-        sb.append(String.format(Locale.ROOT, "%n- %d idle authenticated connections: RSS %.1f MB%n", options.idle(),
-            idleConnectionsMb));
+        double held = idleConnectionsMb - idleBeforeMb;
+        sb.append(String.format(Locale.ROOT, "%n- %d idle authenticated connections: RSS %.1f MB before opening them,"
+                + " %.1f MB with them open (%+.1f MB, %.1f KB per connection)%n", options.idle(), idleBeforeMb,
+            idleConnectionsMb, held, held * 1024 / options.idle()));
       }
       if (!soakRssMb.isEmpty()) {
         sb.append(String.format(Locale.ROOT, "- soak of %d turns: RSS start / middle / end %.1f / %.1f / %.1f MB (drift %+.1f %%)%n",
-            options.soak(), soakRssMb.get(0), soakRssMb.get(1), soakRssMb.get(2),
+            soakTurns, soakRssMb.get(0), soakRssMb.get(1), soakRssMb.get(2),
             100 * (soakRssMb.get(2) - soakRssMb.get(0)) / soakRssMb.get(0)));
       }
       sb.append(String.format(Locale.ROOT, "- RSS after: %.1f MB%n", rssAfterMb));
@@ -207,7 +210,10 @@ public final class Bench {
         scenarios.add(s);
       }
       double idleMb = 0;
+      double idleBeforeMb = 0;
       if (o.idle() > 0) {
+        Thread.sleep(3_000);
+        idleBeforeMb = ProcessStats.rssMb(pid);
         LoadDriver d = new LoadDriver(vertx, gatewayPort, TOKEN, o.idle() + 10, o.scoped());
         List<LoadDriver.Session> held = d.connect("idle-", o.idle(), 200).await(600, TimeUnit.SECONDS);
         Thread.sleep(3_000);
@@ -217,15 +223,18 @@ public final class Bench {
         d.shutdown();
       }
       List<Double> soak = new ArrayList<>();
+      int soakTurns = 0;
       if (o.soak() > 0) {
         LoadDriver d = new LoadDriver(vertx, gatewayPort, TOKEN, 100, o.scoped());
         List<LoadDriver.Session> ss = d.connect("soak-", 64, 64).await(60, TimeUnit.SECONDS);
-        int each = Math.max(1, o.soak() / 64 / 2);
+        // two halves of whole rounds over 64 sessions: at least the turns asked for
+        int each = Math.max(1, (o.soak() + 127) / 128);
         soak.add(ProcessStats.rssMb(pid));
         d.run(ss, each, message).await(3_600, TimeUnit.SECONDS);
         soak.add(ProcessStats.rssMb(pid));
         d.run(ss, each, message).await(3_600, TimeUnit.SECONDS);
         soak.add(ProcessStats.rssMb(pid));
+        soakTurns = (int) d.turns.get();
         log.printf("soak: %d turns, %d errors%n", d.turns.get(), d.errors.get());
         d.close(ss).await(60, TimeUnit.SECONDS);
         d.shutdown();
@@ -234,7 +243,7 @@ public final class Bench {
       double rssAfter = ProcessStats.rssMb(pid);
       long errors = scenarios.stream().mapToLong(Scenario::errors).sum();
       keep = errors > 0 || o.keep();
-      return new Report(o, readyMs, rssIdle, scenarios, idleMb, soak, rssAfter);
+      return new Report(o, readyMs, rssIdle, scenarios, idleBeforeMb, idleMb, soakTurns, soak, rssAfter);
     } finally {
       stop(gateway);
       stop(model);

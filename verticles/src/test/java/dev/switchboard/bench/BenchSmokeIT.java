@@ -44,7 +44,9 @@ class BenchSmokeIT {
       assertThat(s.finalP50()).isLessThanOrEqualTo(s.finalP99()).isLessThanOrEqualTo(s.finalMax());
       assertThat(s.cpuSecondsPerTurn()).isPositive();
     }
+    assertThat(r.idleBeforeMb()).isPositive();
     assertThat(r.idleConnectionsMb()).isPositive();
+    assertThat(r.soakTurns()).isEqualTo(128);
     assertThat(r.soakRssMb()).hasSize(3).allMatch(mb -> mb > 0);
     assertThat(out.toString(StandardCharsets.UTF_8)).contains("soak: 128 turns, 0 errors");
     String md = r.markdown();
