@@ -48,7 +48,7 @@ class BenchSmokeIT {
     assertThat(r.idleConnectionsMb()).isPositive();
     assertThat(r.soakTurns()).isEqualTo(128);
     assertThat(r.soakRssMb()).hasSize(3).allMatch(mb -> mb > 0);
-    assertThat(out.toString(StandardCharsets.UTF_8)).contains("soak: 128 turns, 0 errors");
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("soak: 128 turns after 64 settling turns, 0 errors");
     String md = r.markdown();
     assertThat(md).contains("| 1 | 12 | 0 |", "| 3 | 12 | 0 |", "5 idle authenticated connections",
         "soak of 128 turns");

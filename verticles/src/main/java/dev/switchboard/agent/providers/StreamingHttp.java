@@ -84,6 +84,7 @@ final class StreamingHttp {
     HttpClientRequest request;
     long overallTimer = -1;
     long idleTimer = -1;
+    long lastDataAt;
 
     Exchange(ModelConfig model, String url, MultiMap headers, Buffer body, AbortSignal signal, EventHandler handler) {
       this.model = model;
@@ -123,12 +124,27 @@ final class StreamingHttp {
       });
     }
 
+    /**
+     * Notes that something arrived. One timer watches for idleness: when it fires it looks at when
+     * data last came and waits out the rest, rather than being replaced on every chunk (a streamed
+     * answer is dozens of chunks).
+     */
     private void armIdle() {
-      if (idleTimer >= 0) {
-        vertx.cancelTimer(idleTimer);
+      lastDataAt = System.nanoTime();
+      if (idleTimer < 0) {
+        watchIdle(model.idleTimeoutMs());
       }
-      idleTimer = vertx.setTimer(model.idleTimeoutMs(), t -> fail(failure(FailureKind.TIMEOUT,
-          "the stream was idle for " + model.idleTimeoutMs() + " ms (idleTimeoutMs)")));
+    }
+
+    private void watchIdle(long delayMs) {
+      idleTimer = vertx.setTimer(Math.max(1, delayMs), t -> {
+        long idleMs = (System.nanoTime() - lastDataAt) / 1_000_000;
+        if (idleMs >= model.idleTimeoutMs()) {
+          fail(failure(FailureKind.TIMEOUT, "the stream was idle for " + model.idleTimeoutMs() + " ms (idleTimeoutMs)"));
+        } else if (!done.future().isComplete()) {
+          watchIdle(model.idleTimeoutMs() - idleMs);
+        }
+      });
     }
 
     private void onResponse(HttpClientResponse resp) {
