@@ -1,9 +1,7 @@
 package dev.switchboard.agent;
 
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,7 +14,7 @@ import org.slf4j.LoggerFactory;
 public final class AbortSignal {
   private static final Logger LOG = LoggerFactory.getLogger(AbortSignal.class);
   private String reason;
-  private final Set<Runnable> listeners = new LinkedHashSet<>();
+  private final List<Runnable> listeners = new ArrayList<>();
 
   /** A listener added with {@link #onAbort}; removing it is harmless when it ran or was removed already. */
   @FunctionalInterface
@@ -56,24 +54,9 @@ public final class AbortSignal {
       r.run();
       return () -> { };
     }
-    // a fresh holder: the same Runnable registered twice is two listeners, each removed on its own
-    Runnable entry = new Listener(r);
-    listeners.add(entry);
-    return () -> listeners.remove(entry);
-  }
-
-  /** Identity-keyed: a class with no equals of its own. */
-  private static final class Listener implements Runnable {
-    private final Runnable r;
-
-    Listener(Runnable r) {
-      this.r = r;
-    }
-
-    @Override
-    public void run() {
-      r.run();
-    }
+    // the same Runnable registered twice is two entries; each handle removes one of them
+    listeners.add(r);
+    return () -> listeners.remove(r);
   }
 
   /** Listeners waiting for an abort now. */

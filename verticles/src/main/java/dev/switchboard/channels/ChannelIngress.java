@@ -5,7 +5,6 @@ import dev.switchboard.routing.RoutingAddresses;
 import dev.switchboard.store.Ids;
 import dev.switchboard.store.InboundRecord;
 import dev.switchboard.store.InboundStore;
-import dev.switchboard.workspace.BusFailure;
 import dev.switchboard.workspace.WorkspaceBus;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -20,8 +19,6 @@ import java.util.Objects;
  */
 public final class ChannelIngress {
   private static final long ROUTING_TIMEOUT_MS = 30_000;
-  /** The status of a message the session's full queue refused; {@code reason} says why. */
-  public static final String REFUSED = "refused";
 
   /** A message as stored: its record (a replay's is the earlier copy) and the message to route. */
   public record Stored(InboundRecord record, Inbound inbound) {
@@ -36,8 +33,9 @@ public final class ChannelIngress {
   }
 
   /**
-   * Answers routing's reply ({@code {runId, status, sessionKey?, sessionId?}}; status {@code refused}
-   * with a {@code reason} when the session's queue was full), or, for a message stored before,
+   * Answers routing's reply ({@code {runId, status, sessionKey?, sessionId?}}; status
+   * {@link InboundRecord#REFUSED} with a {@code reason} when the session's full queue refused it), or,
+   * for a message stored before,
    * {@code {runId, status: in_flight | ok | rejected, duplicate: true}}.
    */
   public Future<JsonObject> accept(Inbound in) {
@@ -63,14 +61,8 @@ public final class ChannelIngress {
     }
     // new, or stored but never taken by a lane (refused by a full queue, routing was down): route it
     // (again); the lane answers in_flight if a concurrent copy got there first
-    Future<JsonObject> routed = bus.<JsonObject>request(RoutingAddresses.INBOUND,
-            s.inbound().withInboundId(rec.id()).toJson(), ROUTING_TIMEOUT_MS)
-        .recover(err -> BusFailure.codeOf(err) == BusFailure.BUSY
-            // the session's full queue refused it (session.queueDrop: reject-new): a decided outcome,
-            // recorded and told to the sender by the lane; not something to retry behind their back
-            ? Future.succeededFuture(new JsonObject().put("runId", s.inbound().runId()).put("status", REFUSED)
-                .put("reason", err.getMessage()))
-            : Future.failedFuture(err));
+    Future<JsonObject> routed = bus.request(RoutingAddresses.INBOUND, s.inbound().withInboundId(rec.id()).toJson(),
+        ROUTING_TIMEOUT_MS);
     return rec.duplicate() ? routed.map(reply -> reply.copy().put("duplicate", true)) : routed;
   }
 

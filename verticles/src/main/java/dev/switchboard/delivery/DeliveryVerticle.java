@@ -5,6 +5,7 @@ import dev.switchboard.store.Ids;
 import dev.switchboard.store.Obligation;
 import dev.switchboard.store.OutboxStore;
 import dev.switchboard.store.PreviewStore;
+import dev.switchboard.workspace.RoutingRules;
 import dev.switchboard.workspace.BusFailure;
 import dev.switchboard.workspace.WorkspaceBus;
 import dev.switchboard.workspace.WorkspaceConfig;
@@ -63,6 +64,8 @@ public final class DeliveryVerticle extends VerticleBase {
   /** Obligations this process is sending right now (the database claim is the real guard). */
   private final Set<String> inFlight = new HashSet<>();
   private final Map<String, ChannelOutlet.Profile> profiles = new HashMap<>();
+  /** The channel accounts of the workspace's configuration: their adapters announce themselves. */
+  private final List<Map.Entry<String, String>> expected = new java.util.ArrayList<>();
   private final Map<String, Preview> previews = new HashMap<>();
   /** Edit budgets, per chat ({@link #chatKey}). */
   private final Map<String, ChatGate> gates = new HashMap<>();
@@ -113,6 +116,7 @@ public final class DeliveryVerticle extends VerticleBase {
     WorkspaceContext ctx = WorkspaceContext.from(config());
     bus = ctx.bus(vertx);
     settings = ctx.config().delivery();
+    ctx.config().routing().accounts().forEach(a -> expected.add(Map.entry(a.channel(), a.id())));
     var pool = ctx.pool(vertx);
     // claims and outcomes of many sends share a commit under load
     outbox = new OutboxStore(pool, new GroupCommit(pool, 64));
@@ -218,19 +222,26 @@ public final class DeliveryVerticle extends VerticleBase {
       return;
     }
     sweeping = true;
-    List<Map.Entry<String, String>> announced = profiles.values().stream()
-        .map(p -> Map.entry(p.channel(), p.accountId())).toList();
-    outbox.due(Instant.now(), 200, announced)
+    outbox.due(Instant.now(), 200, waiting())
         .onSuccess(list -> list.forEach(o -> deliver(o, false)))
         .onFailure(err -> LOG.warn("outbox sweep failed: {}", err.toString()))
         .onComplete(x -> sweeping = false);
   }
 
   /**
+   * The channel accounts this workspace configures whose adapter has not announced
+   * itself yet: their obligations wait, since sent with an unknown profile they would go out whole,
+   * unconverted, without a duplicate check. An account the workspace does not configure (any more)
+   * will never be announced: its obligations are tried, and fail like any undeliverable reply.
+   */
+  private List<Map.Entry<String, String>> waiting() {
+    return expected.stream().filter(a -> !profiles.containsKey(accountKey(a.getKey(), a.getValue()))).toList();
+  }
+
+  /**
    * Claims and sends one obligation. A fresh obligation handed over with its dispatch (just
-   * committed, never sent) needs no second read after the claim. Until the obligation's account is
-   * announced it is left pending: sent with an unknown profile it would go out whole, unconverted,
-   * without a duplicate check; the sweep takes it once the adapter registers.
+   * committed, never sent) needs no second read after the claim. One for an account that is
+   * expected but not announced yet is left pending; the sweep takes it once the adapter registers.
    */
   private void deliver(Obligation o, boolean fresh) {
     if (fresh && Obligation.DELIVERED.equals(o.status())) {
@@ -238,7 +249,7 @@ public final class DeliveryVerticle extends VerticleBase {
       return;
     }
     String id = o.id();
-    if (!profiles.containsKey(accountKey(o.channel(), o.accountId()))) {
+    if (waiting().contains(Map.entry(o.channel(), o.accountId()))) {
       LOG.info("delivery {} waits until {}/{} is announced by its adapter", id, o.channel(), o.accountId());
       return;
     }
@@ -468,9 +479,9 @@ public final class DeliveryVerticle extends VerticleBase {
           .onSuccess(won -> notice(a, won)).mapEmpty();
     }
     long wait = unknownOutcome ? RECONCILE_DELAY_MS : backoffMs(o.attempts(), settings.backoffMs(), settings.maxBackoffMs());
-    Matcher m = err.getMessage() == null ? null : RETRY_AFTER.matcher(err.getMessage());
-    if (code == ChannelOutlet.RATE_LIMITED && m != null && m.find()) {
-      wait = Math.max(Long.parseLong(m.group(1)), 0);
+    long asked = retryAfterMs(err);
+    if (asked >= 0) {
+      wait = asked;
     }
     LOG.info("delivery {} to {}/{} attempt {} failed ({}); retrying in {} ms{}", o.id(), o.channel(), o.accountId(),
         o.attempts(), why, wait, unknownOutcome ? " after reconciling" : "");
@@ -599,12 +610,13 @@ public final class DeliveryVerticle extends VerticleBase {
 
   /** How long a chat's edits pause after one: the throttle, or what the platform asked for when longer. */
   private static long waitAfter(Throwable err, ChannelOutlet.Profile profile) {
-    long wait = profile.editThrottleMs();
+    return Math.max(profile.editThrottleMs(), retryAfterMs(err));
+  }
+
+  /** The wait a rate-limited platform asked for ({@code retryAfterMs=} in the failure), or -1. */
+  private static long retryAfterMs(Throwable err) {
     Matcher m = err == null || err.getMessage() == null ? null : RETRY_AFTER.matcher(err.getMessage());
-    if (code(err) == ChannelOutlet.RATE_LIMITED && m != null && m.find()) {
-      wait = Math.max(wait, Long.parseLong(m.group(1)));
-    }
-    return wait;
+    return m != null && code(err) == ChannelOutlet.RATE_LIMITED && m.find() ? Long.parseLong(m.group(1)) : -1;
   }
 
   /** Completes when it is {@code chat}'s turn to be edited; the caller must {@link #release} it. */
@@ -705,7 +717,7 @@ public final class DeliveryVerticle extends VerticleBase {
     }
     ReplyTarget rt = b.getValue("target") instanceof JsonObject t ? ReplyTarget.fromJson(t) : null;
     if (rt == null || blank(rt.channel()) || blank(rt.accountId()) || blank(rt.peerId())
-        || !List.of("direct", "group", "channel").contains(String.valueOf(rt.peerKind()))) {
+        || !RoutingRules.PEER_KINDS.contains(String.valueOf(rt.peerKind()))) {
       msg.fail(BusFailure.BAD_REQUEST, "target must be {channel, accountId, peerKind: direct | group | channel,"
           + " peerId, threadId?}");
       return;

@@ -9,6 +9,7 @@ import dev.switchboard.routing.SessionKeys;
 import dev.switchboard.store.Ids;
 import dev.switchboard.store.Session;
 import dev.switchboard.store.SessionEvent;
+import dev.switchboard.workspace.RoutingRules;
 import dev.switchboard.workspace.BusFailure;
 import dev.switchboard.workspace.AgentConfig;
 import dev.switchboard.workspace.WorkspaceConfig;
@@ -61,7 +62,7 @@ final class ChatMethods {
     if (message.isBlank()) {
       throw c.invalid("'message' must not be blank");
     }
-    if (peerKind != null && !List.of("direct", "group", "channel").contains(peerKind)) {
+    if (peerKind != null && !RoutingRules.PEER_KINDS.contains(peerKind)) {
       throw c.invalid("'peerKind' must be direct, group or channel");
     }
     WorkspaceConfig ws = s.workspace();

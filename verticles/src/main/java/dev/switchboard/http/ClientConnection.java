@@ -69,12 +69,14 @@ final class ClientConnection {
   }
 
   void start() {
-    // headers and framing of the connect request fit comfortably in 1 KiB beside its 64 KiB
-    preAuthGuard = PreAuthByteLimit.install(connection, PRE_AUTH_MAX_BYTES + 1024L, () -> {
+    // headers and framing of the connect request fit comfortably in 1 KiB beside its 64 KiB; the
+    // guard runs in Netty's pipeline, so the close goes through this connection's own context
+    io.vertx.core.Context context = server.vertx().getOrCreateContext();
+    preAuthGuard = PreAuthByteLimit.install(connection, PRE_AUTH_MAX_BYTES + 1024L, () -> context.runOnContext(v -> {
       LOG.info("connection {} from {} closed: over {} bytes before authenticating", connId, remoteHost,
           PRE_AUTH_MAX_BYTES);
       close((short) 1009, "frame too large");
-    });
+    }));
     ws.frameHandler(this::onFrame);
     ws.exceptionHandler(err -> LOG.debug("connection {}: {}", connId, err.toString()));
     ws.closeHandler(v -> {

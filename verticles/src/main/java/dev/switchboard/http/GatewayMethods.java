@@ -82,9 +82,8 @@ final class GatewayMethods {
             .put("model", a == null ? null : a.model().model()).put("flags", new JsonArray());
         UsageTotals used = byKey.get(r.sessionKey());
         if (used != null) {
-          JsonObject u = used.toJson();
-          row.put("inputTokens", u.getLong("inputTokens")).put("outputTokens", u.getLong("outputTokens"))
-              .put("totalTokens", u.getLong("totalTokens")).put("costUsd", u.getDouble("costUsd"));
+          row.put("inputTokens", used.inputTokens()).put("outputTokens", used.outputTokens())
+              .put("totalTokens", used.inputTokens() + used.outputTokens()).put("costUsd", used.costNanos() / 1e9);
         }
         if (a != null && a.model().contextWindow() > 0) {
           row.put("contextTokens", a.model().contextWindow());

@@ -77,7 +77,7 @@ final class PairingMethods {
   private static String account(ProtocolServer s, MethodCall c, String channel) {
     String accountId = c.string("accountId", false, 128);
     List<RoutingRules.ChannelAccount> pairingAccounts = s.workspace().routing().accounts().stream()
-        .filter(a -> a.channel().equals(channel) && a.dmPolicy().equals("pairing")).toList();
+        .filter(a -> a.channel().equals(channel) && a.pairs()).toList();
     if (accountId != null) {
       if (s.workspace().routing().account(channel, accountId) == null) {
         throw c.invalid("no account " + channel + "/" + accountId + " is configured");
@@ -85,7 +85,8 @@ final class PairingMethods {
       return accountId;
     }
     if (pairingAccounts.size() != 1) {
-      throw c.invalid(pairingAccounts.isEmpty() ? "no account of " + channel + " has dmPolicy pairing"
+      throw c.invalid(pairingAccounts.isEmpty() ? "no account of " + channel + " issues pairing codes (dmPolicy"
+          + " pairing with an empty allowFrom)"
           : channel + " has several pairing accounts; name one with 'accountId'");
     }
     return pairingAccounts.get(0).id();

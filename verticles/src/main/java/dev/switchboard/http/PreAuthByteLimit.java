@@ -40,8 +40,9 @@ final class PreAuthByteLimit extends ChannelInboundHandlerAdapter {
 
   /**
    * Installs the guard on the channel of {@code connection} (the upgraded HTTP connection of the
-   * socket); {@code onExceeded} runs once, on the socket's event loop, when more than
-   * {@code allowance} bytes arrived. Returns the guard, or null where it cannot be installed.
+   * socket); {@code onExceeded} runs once, on Netty's event loop inside the pipeline, when more than
+   * {@code allowance} bytes arrived (it should hand the work to a Vert.x context). Returns the
+   * guard, or null where it cannot be installed.
    */
   static PreAuthByteLimit install(HttpConnection connection, long allowance, Runnable onExceeded) {
     if (!(connection instanceof io.vertx.core.net.impl.ConnectionBase impl)) {

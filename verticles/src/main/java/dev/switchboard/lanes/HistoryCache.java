@@ -37,22 +37,17 @@ final class HistoryCache implements HistorySource {
     this.sessionStore = sessionStore;
     this.maxSessions = maxSessions;
     this.maxMessages = maxMessages;
-    this.sessions = new LinkedHashMap<>(16, 0.75f, true) {
+    this.sessions = lru(maxSessions);
+    this.compactions = lru(maxSessions);
+    this.workingMemory = lru(maxSessions);
+  }
+
+  /** A map in access order that drops its least recently used entry beyond {@code max}. */
+  private static <V> Map<String, V> lru(int max) {
+    return new LinkedHashMap<>(16, 0.75f, true) {
       @Override
-      protected boolean removeEldestEntry(Map.Entry<String, ArrayDeque<SessionEvent>> eldest) {
-        return size() > HistoryCache.this.maxSessions;
-      }
-    };
-    this.compactions = new LinkedHashMap<>(16, 0.75f, true) {
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<String, SessionEvent> eldest) {
-        return size() > HistoryCache.this.maxSessions;
-      }
-    };
-    this.workingMemory = new LinkedHashMap<>(16, 0.75f, true) {
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
-        return size() > HistoryCache.this.maxSessions;
+      protected boolean removeEldestEntry(Map.Entry<String, V> eldest) {
+        return size() > max;
       }
     };
   }

@@ -75,7 +75,7 @@ public final class LaneVerticle extends VerticleBase {
       "refusal", "Sorry, I can't help with that.",
       "unknown", "Sorry, I could not answer this time. Please try again.");
   /** What a channel user sees when a full queue refuses a message. */
-  static final String QUEUE_FULL_NOTICE = "Too many messages are waiting in this conversation, so I did not take"
+  public static final String QUEUE_FULL_NOTICE = "Too many messages are waiting in this conversation, so I did not take"
       + " your last one. Please send it again once I have answered.";
 
   private WorkspaceConfig workspace;
@@ -282,8 +282,8 @@ public final class LaneVerticle extends VerticleBase {
   /** The message, now with its session: a command, context without a turn, or a turn for the lane. */
   private void accept(Message<JsonObject> msg, TurnRequest t) {
     runs.get(t.runId()).sessionId = t.sessionId();
-    // a message that may not trigger a turn is never a command either (routing's group gating decides)
-    if (t.command() != null && t.trigger()) {
+    // routing hands a command only with a message that triggers a turn (its group gating decides)
+    if (t.command() != null) {
       command(t).onComplete(ar -> {
         if (ar.succeeded()) {
           msg.reply(ar.result());
@@ -1156,8 +1156,9 @@ public final class LaneVerticle extends VerticleBase {
    * A message a full queue refuses ({@code session.queueDrop: reject-new}). Its inbound row is
    * finished as {@code refused}, so a restart never answers it late, while a copy the platform sends
    * again is routed afresh (its run is forgotten here for the same reason). The sender sees the
-   * refusal: webchat clients as the error of their request, channel users as a notice, once per run of
-   * refused messages so a burst does not answer every one of them.
+   * refusal: the enqueue is answered with status {@code refused} and a {@code reason} (webchat turns
+   * that into the error of its request), channel users get a notice, once per run of refused messages
+   * so a burst does not answer every one of them.
    */
   private void refuse(Lane lane, TurnRequest t, Message<JsonObject> msg) {
     runs.forget(t.runId());
@@ -1175,7 +1176,9 @@ public final class LaneVerticle extends VerticleBase {
             dispatch(notice);
           }
           LOG.info("workspace {}: refused run {} in {}: {}", workspace.id(), t.runId(), t.sessionKey(), why);
-          msg.fail(BusFailure.BUSY, why);
+          // a decided outcome, not a failure: nobody should retry it behind the sender's back
+          msg.reply(new JsonObject().put("status", InboundRecord.REFUSED).put("reason", why)
+              .put("sessionId", t.sessionId()));
         });
   }
 

@@ -132,7 +132,8 @@ public final class RoutingVerticle extends VerticleBase {
       return inbound.finish(in.inboundId(), InboundRecord.REJECTED)
           .compose(v -> Future.failedFuture(BusFailure.badRequest(e.getMessage())));
     }
-    // an unaddressed /new, /reset or /stop of a group member is an ordinary (untriggered) message
+    // a command runs only from a message that triggers a turn (so an unaddressed /new, /reset or /stop
+    // of a group member is an ordinary untriggered message, stored with its command word)
     Commands.Command command = commandAllowed ? parsed : null;
     RoutingRules.Broadcast group = in.operator() ? null : bindings.broadcast(in);
     boolean sequential = group != null && group.mode().equals("sequential") && command == null;
@@ -163,9 +164,9 @@ public final class RoutingVerticle extends VerticleBase {
           String before = previousRun;
           f = previous.compose(x -> bus.request(LaneAddresses.WAIT, new JsonObject().put("runId", before)
                   .put("timeoutMs", workspace.limits().turnTimeoutMs() + 10_000), workspace.limits().turnTimeoutMs() + 20_000))
-              .compose(x -> hand(in, t, runId, text, command, decision.owner(), resumed, shared));
+              .compose(x -> hand(in, t, runId, text, t.trigger() ? command : null, decision.owner(), resumed, shared));
         } else {
-          f = hand(in, t, runId, text, command, decision.owner(), resumed, shared);
+          f = hand(in, t, runId, text, t.trigger() ? command : null, decision.owner(), resumed, shared);
         }
         previous = f;
         previousRun = runId;
@@ -211,7 +212,8 @@ public final class RoutingVerticle extends VerticleBase {
     return bus.request(LaneAddresses.ENQUEUE, turn.toJson(), LANE_TIMEOUT_MS)
         .map(lane -> new JsonObject().put("runId", runId).put("sessionKey", t.sessionKey())
             .put("sessionId", lane.getString("sessionId")).put("agentId", t.agentId())
-            .put("status", lane.getString("status")).put("triggered", t.trigger()));
+            .put("status", lane.getString("status")).put("reason", lane.getString("reason"))
+            .put("triggered", t.trigger()));
   }
 
   /** Channel facts merged into the session's metadata (operators bring none). */

@@ -138,7 +138,7 @@ final class SessionSendHandler {
       return bus.request(LaneAddresses.ENQUEUE, turn.toJson(), LANE_TIMEOUT_MS)
           .map(lane -> new JsonObject().put("runId", rec.runId()).put("sessionKey", key)
               .put("sessionId", lane.getString("sessionId", target.id())).put("agentId", target.agentId())
-              .put("status", lane.getString("status")));
+              .put("status", lane.getString("status")).put("reason", lane.getString("reason")));
     });
   }
 

@@ -169,8 +169,8 @@ public final class InboundStore {
         .compose(x -> c.preparedQuery("UPDATE inbound SET status = CASE WHEN EXISTS (SELECT 1 FROM inbound_shares"
                 + " WHERE inbound_id = ? AND status = ?) THEN status ELSE ? END, session_key = COALESCE(session_key, ?),"
                 + " session_id = COALESCE(session_id, ?), updated_at = ? WHERE id = ?")
-            .execute(Tuple.from(List.of(inboundId, SHARE_PENDING, InboundRecord.DONE, sessionKey, sessionId, now,
-                inboundId))))
+            // the session key and id may be null (a share that never opened one): Tuple.of takes nulls
+            .execute(Tuple.of(inboundId, SHARE_PENDING, InboundRecord.DONE, sessionKey, sessionId, now, inboundId)))
         .mapEmpty();
   }
 

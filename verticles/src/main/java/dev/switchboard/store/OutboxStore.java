@@ -78,36 +78,24 @@ public final class OutboxStore {
         .map(r -> r.rowCount() == 1));
   }
 
-  /** Pending obligations whose time has come, oldest first. */
-  public Future<List<Obligation>> due(Instant now, int limit) {
-    return pool.preparedQuery("SELECT " + COLUMNS + " FROM outbox WHERE status = ? AND next_attempt_at <= ?"
-            + " ORDER BY next_attempt_at, id LIMIT ?")
-        .execute(Tuple.of(Obligation.PENDING, Rows.time(now), limit)).map(OutboxStore::all);
-  }
-
   /**
-   * Pending obligations whose time has come for the given channel accounts only, oldest first:
-   * obligations of accounts not in the list (no adapter has announced them yet) wait without
+   * Pending obligations whose time has come, oldest first, except those of the {@code waiting}
+   * channel accounts (configured, but their adapter has not announced them yet): those wait without
    * crowding out the others.
    */
-  public Future<List<Obligation>> due(Instant now, int limit, Collection<Map.Entry<String, String>> accounts) {
-    if (accounts.isEmpty()) {
-      return Future.succeededFuture(List.of());
-    }
-    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM outbox WHERE status = ? AND next_attempt_at <= ?"
-        + " AND (");
+  public Future<List<Obligation>> due(Instant now, int limit, Collection<Map.Entry<String, String>> waiting) {
+    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM outbox WHERE status = ? AND next_attempt_at <= ?");
     List<Object> args = new ArrayList<>(List.of(Obligation.PENDING, Rows.time(now)));
-    String or = "";
-    for (Map.Entry<String, String> a : accounts) {
-      sql.append(or).append("(channel = ? AND account_id = ?)");
+    for (Map.Entry<String, String> a : waiting) {
+      sql.append(" AND NOT (channel = ? AND account_id = ?)");
       args.add(a.getKey());
       args.add(a.getValue());
-      or = " OR ";
     }
-    sql.append(") ORDER BY next_attempt_at, id LIMIT ?");
+    sql.append(" ORDER BY next_attempt_at, id LIMIT ?");
     args.add(limit);
     return pool.preparedQuery(sql.toString()).execute(Tuple.from(args)).map(OutboxStore::all);
   }
+
 
   /** When the next pending obligation becomes due, or null when none is pending. */
   public Future<Instant> nextDue() {
@@ -154,9 +142,6 @@ public final class OutboxStore {
    * holds the claim.
    */
   public Future<Boolean> fail(String id, String owner, String status, String error) {
-    if (!Obligation.FAILED.equals(status) && !Obligation.AMBIGUOUS.equals(status)) {
-      throw new IllegalArgumentException("an obligation ends failed or ambiguous, not " + status);
-    }
     return write(c -> c.preparedQuery("UPDATE outbox SET status = ?, updated_at = ?, last_error = ?, claimed_by = NULL"
             + " WHERE id = ? AND status = ? AND claimed_by = ?")
         .execute(Tuple.from(Arrays.asList(status, Rows.time(Instant.now()), Rows.clip(error, 2000), id,

@@ -21,7 +21,8 @@ public record RoutingRules(
     List<Binding> bindings,
     List<Broadcast> broadcasts,
     List<ChannelAccount> accounts) {
-
+  /** The kinds of chat a message comes from or a reply goes to. */
+  public static final List<String> PEER_KINDS = List.of("direct", "group", "channel");
   private static final Pattern CHANNEL = Pattern.compile("[a-z][a-z0-9_-]{0,31}");
 
   /**
@@ -144,7 +145,7 @@ public record RoutingRules(
       if (m.has("peer")) {
         ConfigReader p = m.object("peer");
         peerKind = p.string("kind", null);
-        if (peerKind != null && !List.of("direct", "group", "channel").contains(peerKind)) {
+        if (peerKind != null && !PEER_KINDS.contains(peerKind)) {
           p.problem("kind", "must be direct, group or channel, got \"" + peerKind + "\"");
         }
         peerId = p.string("id", null);
@@ -186,6 +187,9 @@ public record RoutingRules(
         if (!agentIds.contains(a)) {
           b.problem("agents", "no agent \"" + a + "\" in agents[]");
         }
+      }
+      if (new java.util.HashSet<>(agents).size() < agents.size()) {
+        b.problem("agents", "lists an agent more than once: " + agents);
       }
       String mode = b.string("mode", "parallel");
       if (!List.of("parallel", "sequential").contains(mode)) {

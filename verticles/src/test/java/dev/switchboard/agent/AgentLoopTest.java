@@ -174,9 +174,11 @@ class AgentLoopTest {
     assertThat(r.results).hasSize(2).allSatisfy(x -> assertThat(x.isError()).isFalse());
     // what the stand-in put on the wire: each call in many delta frames, whose fragments are the arguments
     List<ScriptedModelServer.StreamedCall> streamed = openai.streamedCalls();
-    assertThat(streamed).extracting(ScriptedModelServer.StreamedCall::request).containsExactly(0, 0);
+    assertThat(streamed).as("precondition: both calls streamed in the first answer")
+        .extracting(ScriptedModelServer.StreamedCall::request).containsExactly(0, 0);
     assertThat(streamed).allSatisfy(c -> assertThat(c.frames()).isGreaterThan(10));
-    assertThat(streamed).extracting(ScriptedModelServer.StreamedCall::arguments).containsExactly(first, second);
+    assertThat(streamed).as("precondition: the stand-in streamed the scripted arguments")
+        .extracting(ScriptedModelServer.StreamedCall::arguments).containsExactly(first, second);
     // reassembled by the gateway to the very same text: it goes back to the model unchanged
     JsonArray sentBack = openai.requests().get(1).body().getJsonArray("messages").stream()
         .map(JsonObject.class::cast).filter(m -> m.containsKey("tool_calls")).findFirst().orElseThrow()
@@ -470,7 +472,7 @@ class AgentLoopTest {
     assertThat(r.outcome.text()).isEqualTo("<<FT1>> ok <<end-FT1>>");
     assertThat(openai.requests()).hasSize(2);
     ScriptedModelServer.ReportedUsage ok = openai.reportedUsage(1);
-    assertThat(openai.reportedUsage(0)).isNull(); // the cut stream never reached its usage chunk
+    assertThat(openai.reportedUsage(0)).as("precondition: the cut stream never reached its usage chunk").isNull();
     Usage u = r.outcome.usage();
     assertThat(u.output()).isEqualTo(Tokens.estimate("cut short here") + ok.output());
     assertThat(u.input()).isGreaterThan(ok.input()); // plus the failed attempt's estimated prompt

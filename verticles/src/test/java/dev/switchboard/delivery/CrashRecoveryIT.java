@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -84,14 +83,6 @@ class CrashRecoveryIT {
     return model.requests().stream().filter(r -> r.conversation().lastUserTextValue().contains(token)).count();
   }
 
-  static void await(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + 60_000;
-    while (!condition.getAsBoolean()) {
-      assertThat(System.currentTimeMillis()).as(what).isLessThan(deadline);
-      Thread.sleep(20);
-    }
-  }
-
   @Test
   @DisplayName("killed after the model answered but before the send: after restart the reply arrives once, the model is not asked again")
   void killedBeforeTheSend() throws Exception {
@@ -99,7 +90,7 @@ class CrashRecoveryIT {
     try (GatewayProcess gw = gateway()) {
       post("checks", "k1", "chat-1", "hello [in:K1]");
       // the model answered and delivery has tried (and failed) to send: the reply is owed
-      await("a send was tried", () -> receiver.calls().stream().anyMatch(c -> c.getString("text", "").contains("K1")));
+      receiver.awaitCall(c -> c.getString("text", "").contains("K1")); // a send was tried
       gw.kill();
     }
     assertThat(receiver.chat("chat-1")).isEmpty();
@@ -200,7 +191,7 @@ class CrashRecoveryIT {
       post("checks", "a2", "chat-2", "barrier [in:A2]");
       receiver.awaitText("chat-2", "<<end-A2>>");
       // the interrupted obligation asked the platform before doing anything else
-      await("the platform was asked", () -> receiver.calls().stream().anyMatch(c -> "reconcile".equals(c.getString("op"))));
+      receiver.awaitCall(c -> "reconcile".equals(c.getString("op")));
       gw.terminate(Duration.ofSeconds(30));
     }
     assertThat(receiver.chat("chat-2").stream().filter(m -> m.getString("text").contains("A1"))).hasSize(1);

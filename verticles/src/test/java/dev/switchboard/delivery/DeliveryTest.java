@@ -128,10 +128,6 @@ class DeliveryTest {
         "SELECT attempts FROM outbox WHERE run_id = '" + runId + "'")).intValue();
   }
 
-  static String obligationId(String runId) {
-    return (String) TestDatabases.scalar(db, db.workspaceSchema("w"), "SELECT id FROM outbox WHERE run_id = '" + runId + "'");
-  }
-
   static TestChannel account(String shape) {
     return switch (shape) {
       case "plain" -> plain;
@@ -338,6 +334,19 @@ class DeliveryTest {
     assertThat(late.chat("room-late")).hasSizeGreaterThanOrEqualTo(2)
         .allSatisfy(s -> assertThat(s.text().length()).isLessThanOrEqualTo(CAP));
     assertThat(attempts("late-1")).isEqualTo(1);
+  }
+
+  @Test
+  @DisplayName("a reply owed to an account the workspace no longer configures is tried and given up, not kept waiting")
+  void unconfiguredAccountFails() {
+    // as a reply committed before the account was removed from workspace.json leaves it
+    TestDatabases.execute(db, db.workspaceSchema("w"), "INSERT INTO outbox (id, run_id, channel, account_id, target,"
+        + " payload, status, attempts, next_attempt_at, created_at, updated_at) VALUES ('gone-1', 'gone-1', 'test',"
+        + " 'removed', '{\"channel\":\"test\",\"accountId\":\"removed\",\"peerKind\":\"direct\",\"peerId\":\"x\"}',"
+        + " '{\"text\":\"hello\",\"runId\":\"gone-1\"}', 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP,"
+        + " CURRENT_TIMESTAMP)");
+    TestDatabases.awaitValue(db, db.workspaceSchema("w"), "SELECT status FROM outbox WHERE run_id = 'gone-1'", "failed");
+    assertThat(attempts("gone-1")).isEqualTo(MAX_ATTEMPTS);
   }
 
   @Test

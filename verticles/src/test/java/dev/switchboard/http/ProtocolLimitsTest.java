@@ -3,6 +3,7 @@ package dev.switchboard.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import dev.switchboard.support.Poll;
 import dev.switchboard.support.ProtocolClient;
 import dev.switchboard.support.TestGateway;
 import io.vertx.core.Vertx;
@@ -221,13 +222,13 @@ class ProtocolLimitsTest {
 
   /** Waits until the server counts {@code n} sockets that have not authenticated (status.websocket.handshaking). */
   void awaitHandshaking(int n) {
-    long deadline = System.nanoTime() + ProtocolClient.WAIT.toNanos();
-    int seen;
-    while ((seen = healthy.call("status", new JsonObject()).getJsonObject("websocket").getInteger("handshaking")) != n) {
-      assertThat(System.nanoTime()).as("handshaking sockets: " + seen).isLessThan(deadline);
-      healthy.call("health", new JsonObject()); // a round trip, not a sleep, between looks
-    }
+    int[] seen = {-1};
+    Poll.until(n + " handshaking sockets", ProtocolClient.WAIT, () -> {
+      seen[0] = healthy.call("status", new JsonObject()).getJsonObject("websocket").getInteger("handshaking");
+      return seen[0] == n ? Boolean.TRUE : null;
+    }, () -> seen[0]);
   }
+
 
   /**
    * Opens a raw socket, upgrades it, then sends the header of a masked text frame of {@code declared}

@@ -48,22 +48,6 @@ public final class LogCapture implements AutoCloseable {
     return out;
   }
 
-  /** Waits (polling, bounded at 30 s) until a captured line contains {@code fragment}. */
-  public void awaitLine(String fragment) {
-    long deadline = System.currentTimeMillis() + 30_000;
-    while (lines().stream().noneMatch(l -> l.contains(fragment))) {
-      if (System.currentTimeMillis() > deadline) {
-        throw new AssertionError("waited 30 s for a log line with: " + fragment);
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
-  }
-
   @Override
   public void close() {
     root.detachAppender(appender);

@@ -8,6 +8,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -105,20 +106,13 @@ public final class TestDatabases {
    * states the gateway records a moment after the user-visible effect (an obligation's delivered).
    */
   public static void awaitValue(DatabaseConfig db, String schema, String sql, Object expected) {
-    long deadline = System.currentTimeMillis() + 30_000;
-    Object last;
-    while (!java.util.Objects.equals(last = scalar(db, schema, sql), expected)) {
-      if (System.currentTimeMillis() > deadline) {
-        throw new AssertionError("waited 30 s for " + sql + " to give " + expected + "; last " + last);
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    Object[] last = {null};
+    Poll.until(sql + " to give " + expected, Duration.ofSeconds(30), () -> {
+      last[0] = scalar(db, schema, sql);
+      return java.util.Objects.equals(last[0], expected) ? Boolean.TRUE : null;
+    }, () -> last[0]);
   }
+
 
   /** Waits until the obligation(s) of a run are delivered. */
   public static void awaitDelivered(DatabaseConfig db, String schema, String runId) {
@@ -127,13 +121,31 @@ public final class TestDatabases {
 
   /** Runs a query on a plain connection and returns the first column of the first row. */
   public static Object scalar(DatabaseConfig db, String schema, String sql) {
-    try (Connection c = Database.connect(db); Statement s = c.createStatement()) {
-      s.execute(db.dialect() == dev.switchboard.store.Dialect.H2 ? "SET SCHEMA " + schema : "SET search_path TO " + schema);
-      try (ResultSet rs = s.executeQuery(sql)) {
-        return rs.next() ? rs.getObject(1) : null;
-      }
+    try (Connection c = connect(db, schema); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      return rs.next() ? rs.getObject(1) : null;
     } catch (SQLException e) {
       throw new IllegalStateException(sql, e);
+    }
+  }
+
+  /** Runs one statement that changes something (DDL, insert, update) in a schema; returns the rows it changed. */
+  public static int execute(DatabaseConfig db, String schema, String sql) {
+    try (Connection c = connect(db, schema); Statement s = c.createStatement()) {
+      return s.executeUpdate(sql);
+    } catch (SQLException e) {
+      throw new IllegalStateException(sql, e);
+    }
+  }
+
+  /** A connection whose unqualified names resolve in {@code schema}, on either database. */
+  private static Connection connect(DatabaseConfig db, String schema) throws SQLException {
+    Connection c = Database.connect(db);
+    try (Statement s = c.createStatement()) {
+      s.execute(db.dialect() == dev.switchboard.store.Dialect.H2 ? "SET SCHEMA " + schema : "SET search_path TO " + schema);
+      return c;
+    } catch (SQLException e) {
+      c.close();
+      throw e;
     }
   }
 
@@ -144,9 +156,8 @@ public final class TestDatabases {
    */
   public static AutoCloseable lockRows(DatabaseConfig db, String schema, String selectForUpdate) {
     try {
-      Connection c = Database.connect(db);
+      Connection c = connect(db, schema);
       try (Statement s = c.createStatement()) {
-        s.execute(db.dialect() == dev.switchboard.store.Dialect.H2 ? "SET SCHEMA " + schema : "SET search_path TO " + schema);
         c.setAutoCommit(false);
         try (ResultSet rs = s.executeQuery(selectForUpdate)) {
           if (!rs.next()) {

@@ -71,6 +71,16 @@ class WorkspaceConfigTest {
   }
 
   @Test
+  @DisplayName("a broadcast group that lists an agent twice is a configuration problem")
+  void broadcastAgentTwice() {
+    JsonArray agents = new JsonArray().add(new JsonObject().put("id", "a")).add(new JsonObject().put("id", "b"));
+    JsonArray groups = new JsonArray().add(new JsonObject().put("channel", "telegram")
+        .put("peer", new JsonObject().put("id", "-100")).put("agents", new JsonArray().add("a").add("b").add("a")));
+    assertThat(problems(new JsonObject().put("port", 1).put("agents", agents).put("broadcast", groups)))
+        .containsExactly("workspace.json: broadcast[0].agents: lists an agent more than once: [a, b, a]");
+  }
+
+  @Test
   @DisplayName("an agent folder must stay inside the workspace folder")
   void agentDirConfined() {
     JsonArray agents = new JsonArray().add(new JsonObject().put("id", "a").put("dir", "../other"));

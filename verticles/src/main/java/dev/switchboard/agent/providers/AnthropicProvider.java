@@ -145,8 +145,7 @@ public final class AnthropicProvider implements ModelProvider {
     long cacheWrite;
     long outputTokens;
     String stopReason;
-    /** An event arrived: the model took the prompt (it is paid for from here on). */
-    boolean received;
+    /** message_start arrived: the model took the prompt (it is paid for from here on). */
     boolean started;
     /** message_delta gave the final output count. */
     boolean outputReported;
@@ -159,7 +158,6 @@ public final class AnthropicProvider implements ModelProvider {
     }
 
     void onEvent(SseParser.Event e) {
-      received = true;
       JsonObject j;
       try {
         j = Json.decodeValue(e.data()) instanceof JsonObject o ? o : null;
@@ -262,10 +260,11 @@ public final class AnthropicProvider implements ModelProvider {
     /**
      * What the call used so far, for a failure. message_start reports the prompt (with cache reads
      * and writes); the output count comes only at the end, so until then it is estimated from what
-     * was streamed, and flagged so. Nothing before the first event.
+     * was streamed, and flagged so. Nothing before message_start (an error event that comes first,
+     * such as overloaded_error, means the prompt was never taken).
      */
     Usage spent() {
-      if (!received) {
+      if (!started) {
         return Usage.NONE;
       }
       int outputChars = text.length();
@@ -273,9 +272,6 @@ public final class AnthropicProvider implements ModelProvider {
         outputChars += b.json.length();
       }
       long estimatedOutput = Tokens.estimate(outputChars);
-      if (!started) {
-        return new Usage(call.estimatedTokens(), estimatedOutput, 0, 0, true);
-      }
       long output = outputReported ? outputTokens : Math.max(outputTokens, estimatedOutput);
       return new Usage(inputTokens + cacheRead + cacheWrite, output, cacheRead, cacheWrite, !outputReported);
     }

@@ -124,7 +124,7 @@ public final class OpenAiProvider implements ModelProvider {
     String finishReason;
     Usage usage;
     boolean done;
-    /** An event arrived: the model took the prompt and began answering (it is paid for from here on). */
+    /** A chunk with choices or usage arrived: the model took the prompt (it is paid for from here on). */
     boolean received;
 
     Stream(ModelConfig model, ModelCall call, Consumer<String> onText) {
@@ -134,7 +134,6 @@ public final class OpenAiProvider implements ModelProvider {
     }
 
     void onEvent(SseParser.Event e) {
-      received = true;
       String data = e.data().strip();
       if (data.equals("[DONE]")) {
         done = true;
@@ -153,6 +152,7 @@ public final class OpenAiProvider implements ModelProvider {
       if (chunk.getValue("error") instanceof JsonObject err) {
         throw ErrorClassifier.streamed(model.provider(), model.model(), err, model.apiKeys());
       }
+      received |= chunk.containsKey("choices") || chunk.containsKey("usage");
       if (chunk.getValue("usage") instanceof JsonObject u) {
         JsonObject details = u.getJsonObject("prompt_tokens_details", new JsonObject());
         usage = new Usage(u.getLong("prompt_tokens", 0L), u.getLong("completion_tokens", 0L),

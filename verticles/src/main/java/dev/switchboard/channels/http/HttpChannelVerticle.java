@@ -182,7 +182,7 @@ public final class HttpChannelVerticle extends VerticleBase {
     }
     String chatId = required(chat, "id", 256);
     String type = chat.getString("type", "direct");
-    if (!List.of("direct", "group", "channel").contains(type)) {
+    if (!RoutingRules.PEER_KINDS.contains(type)) {
       throw new IllegalArgumentException("chat.type must be direct, group or channel");
     }
     JsonObject sender = b.getJsonObject("sender");

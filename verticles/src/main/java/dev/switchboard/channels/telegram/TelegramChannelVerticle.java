@@ -355,7 +355,8 @@ public final class TelegramChannelVerticle extends VerticleBase {
 
   /**
    * Routes a stored webhook update once the ones stored before it were routed. A failure (routing
-   * not up yet, the session's queue full) is retried on its own, so it holds no other chat up.
+   * not up yet, or no answer in time) is retried on its own, so it holds no other chat up; a message
+   * its session's full queue refused is answered as such and not retried.
    */
   private void routeInOrder(Bot b, ChannelIngress.Stored stored) {
     b.routing = b.routing.transform(x -> ingress.route(stored)).transform(ar -> {
@@ -379,7 +380,10 @@ public final class TelegramChannelVerticle extends VerticleBase {
         err.getMessage(), waitMs);
     vertx.setTimer(waitMs, t -> {
       if (!b.stopped) {
-        ingress.route(stored).onFailure(e -> routeLater(b, stored, e, Math.min(MAX_RETRY_MS, waitMs * 2)));
+        // through the store: its stored state says whether a lane took it meanwhile (a timed-out
+        // first try may have been taken after all), so a message is never routed twice
+        ingress.accept(stored.inbound())
+            .onFailure(e -> routeLater(b, stored, e, Math.min(MAX_RETRY_MS, waitMs * 2)));
       }
     });
   }

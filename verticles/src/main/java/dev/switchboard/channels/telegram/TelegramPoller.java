@@ -47,7 +47,8 @@ final class TelegramPoller {
   private boolean conflictLogged;
 
   /**
-   * @param sink hands one update in (stores it, then routes it); succeeds once it is stored
+   * @param sink hands one update in (stores it, then routes it); succeeds once it is stored and routed,
+   *             which keeps updates in order and holds the next poll back while routing is slow
    */
   TelegramPoller(Vertx vertx, TelegramAccount account, BotApi api, ChannelStateStore state,
       Function<JsonObject, Future<Void>> sink, AccountStatus status) {

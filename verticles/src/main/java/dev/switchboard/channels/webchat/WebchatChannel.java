@@ -4,6 +4,7 @@ import dev.switchboard.delivery.ChannelOutlet;
 import dev.switchboard.delivery.DeliveryAddresses;
 import dev.switchboard.routing.Inbound;
 import dev.switchboard.channels.ChannelIngress;
+import dev.switchboard.store.InboundRecord;
 import dev.switchboard.store.InboundStore;
 import dev.switchboard.workspace.BusFailure;
 import dev.switchboard.workspace.WorkspaceBus;
@@ -82,7 +83,7 @@ public final class WebchatChannel {
             null, null, List.of(), null, m.senderId(), m.senderName(), m.text(), m.idempotencyKey(), true, null,
             m.sessionKey(), m.agentId(), true, m.queueMode(), System.currentTimeMillis(), m.clientMode()))
         // a webchat client learns of a full queue as its request's (retryable) error
-        .compose(r -> ChannelIngress.REFUSED.equals(r.getString("status"))
+        .compose(r -> InboundRecord.REFUSED.equals(r.getString("status"))
             ? Future.failedFuture(new BusFailure.Coded(BusFailure.BUSY, r.getString("reason", "session queue is full")))
             : Future.succeededFuture(r));
   }

@@ -536,13 +536,8 @@ class TelegramChannelTest {
   }
 
   static void insertApproval(TelegramFixture f, String account, String sender) {
-    try (var c = dev.switchboard.store.Database.connect(f.db); var s = c.createStatement()) {
-      s.execute("SET SCHEMA " + f.schema());
-      s.execute("INSERT INTO pairing_approvals (channel, account_id, sender_id, approved_at) VALUES ('telegram', '"
-          + account + "', '" + sender + "', CURRENT_TIMESTAMP)");
-    } catch (java.sql.SQLException e) {
-      throw new AssertionError(e);
-    }
+    TestDatabases.execute(f.db, f.schema(), "INSERT INTO pairing_approvals (channel, account_id, sender_id, approved_at)"
+        + " VALUES ('telegram', '" + account + "', '" + sender + "', CURRENT_TIMESTAMP)");
   }
 
   @ParameterizedTest

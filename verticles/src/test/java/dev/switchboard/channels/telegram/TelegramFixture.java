@@ -3,6 +3,7 @@ package dev.switchboard.channels.telegram;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.switchboard.store.DatabaseConfig;
+import dev.switchboard.support.Poll;
 import dev.switchboard.support.TelegramStandIn;
 import dev.switchboard.support.TestDatabases;
 import dev.switchboard.support.TestGateway;
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -165,21 +167,13 @@ final class TelegramFixture implements AutoCloseable {
 
   /** Waits (bounded at 30 s, polling) until the account's status matches; returns it. */
   JsonObject awaitStatus(Vertx vertx, String account, java.util.function.Predicate<JsonObject> p) {
-    long deadline = System.currentTimeMillis() + 30_000;
-    JsonObject last;
-    while (!p.test(last = status(vertx, account))) {
-      if (System.currentTimeMillis() > deadline) {
-        throw new AssertionError("status of " + account + " never matched; last " + last.encode());
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
-    return last;
+    JsonObject[] last = {null};
+    return Poll.until("the status of " + account + " to match", Duration.ofSeconds(30), () -> {
+      last[0] = status(vertx, account);
+      return p.test(last[0]) ? last[0] : null;
+    }, () -> last[0]);
   }
+
 
   @Override
   public void close() {

@@ -128,8 +128,10 @@ class TelegramOutletTest {
     String refused = call(ChannelOutlet.SEND, chat(1, null), 0, "refused", "plain", null);
     api.acceptConnections();
     assertThat(refused).startsWith("503: ").doesNotContain(bot.token);
-    assertThat(bot.calls("sendMessage")).hasSize(sent);
     assertThat(call(ChannelOutlet.SEND, chat(1, null), 0, "back", "plain", null)).matches("\\d+");
+    // the refused send never reached Telegram, not even once the connections were back
+    assertThat(bot.calls("sendMessage")).hasSize(sent + 1);
+    assertThat(bot.calls("sendMessage").get(sent).params().getString("text")).isEqualTo("back");
     outlet("http://127.0.0.1:1", "off");
     assertThat(call(ChannelOutlet.SEND, chat(1, null), 0, "nowhere", "plain", null)).startsWith("503: ")
         .doesNotContain(bot.token);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.switchboard.channels.telegram.TelegramFixture.Mode;
 import dev.switchboard.store.DatabaseConfig;
+import dev.switchboard.lanes.LaneVerticle;
 import dev.switchboard.support.LogCapture;
 import dev.switchboard.support.ProtocolClient;
 import dev.switchboard.support.ScriptedModelServer;
@@ -261,7 +262,7 @@ class TelegramTransportTest {
       String refused = f.runOf("main", bot.receive(Incoming.dm(711, "Ari", "refused [in:Q3]")));
       // the refusal is decided, recorded and told while the first turn still runs; Telegram got 200s
       api.await(() -> bot.botMessages(711).size() == 1, () -> "no notice of the refusal");
-      assertThat(bot.botMessages(711).get(0).text()).startsWith("Too many messages are waiting");
+      assertThat(bot.botMessages(711).get(0).text()).isEqualTo(LaneVerticle.QUEUE_FULL_NOTICE);
       assertThat(f.scalar("SELECT status FROM inbound WHERE run_id = '" + refused + "'")).isEqualTo("refused");
       assertThat(bot.webhookAnswers()).containsOnly(200);
       gate.complete();
@@ -272,7 +273,7 @@ class TelegramTransportTest {
     }
     // the refused message is not answered behind the sender's back: they were asked to send it again
     assertThat(bot.botMessages(711)).extracting(Shown::text).containsExactly(
-        bot.botMessages(711).get(0).text(), "<<Q1>> ok <<end-Q1>>", "<<Q2>> ok <<end-Q2>>");
+        LaneVerticle.QUEUE_FULL_NOTICE, "<<Q1>> ok <<end-Q1>>", "<<Q2>> ok <<end-Q2>>");
     assertThat(bot.webhookAnswers()).containsOnly(200);
     assertThat(f.count("SELECT COUNT(*) FROM session_events WHERE type = 'agent_start'")).isEqualTo(2);
     f.close();
@@ -288,22 +289,13 @@ class TelegramTransportTest {
   }
 
   private void execute(TelegramFixture f, String sql) {
-    try (var c = dev.switchboard.store.Database.connect(db); var s = c.createStatement()) {
-      s.execute("SET SCHEMA " + f.schema());
-      s.execute(sql);
-    } catch (java.sql.SQLException e) {
-      throw new AssertionError(e);
-    }
+    TestDatabases.execute(db, f.schema(), sql);
   }
 
   /** Sets the persisted offset of account main, as a crash before the last one was saved leaves it. */
   private void setOffset(TelegramFixture f, long offset) {
-    try (var c = dev.switchboard.store.Database.connect(db); var s = c.createStatement()) {
-      s.execute("SET SCHEMA " + f.schema());
-      assertThat(s.executeUpdate("UPDATE channel_state SET state = '" + offset + "' WHERE name = 'offset'")).isEqualTo(1);
-    } catch (java.sql.SQLException e) {
-      throw new AssertionError(e);
-    }
+    assertThat(TestDatabases.execute(db, f.schema(), "UPDATE channel_state SET state = '" + offset
+        + "' WHERE name = 'offset'")).isEqualTo(1);
   }
 
   @Test
